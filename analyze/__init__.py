@@ -1,0 +1,1 @@
+"""Statistics over the hubscope tables (DataFrame -> DataFrame), figures and the HTML report."""

@@ -1,0 +1,1 @@
+"""Spark jobs (index, scan, stats), the pure-Python layer scanner and the table contract."""

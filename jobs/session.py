@@ -1,0 +1,42 @@
+"""The one SparkSession builder: loopback-safe defaults for a laptop, overridable by spark-submit."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
+
+
+def _ensure_python_env() -> None:
+    # Executors must run the same interpreter as the driver (they need pyarrow, pandas, magic).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+
+def get_spark(app_name: str = "hubscope", master: Optional[str] = None, shuffle_partitions: int = 8):
+    """Return the active session or build one; ``master`` defaults to ``local[*]`` unless spark-submit set one."""
+    _ensure_python_env()
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    builder = SparkSession.builder.appName(app_name)
+    conf_master = master or os.environ.get("HUBSCOPE_SPARK_MASTER")
+    if conf_master:
+        builder = builder.master(conf_master)
+    elif not os.environ.get("PYSPARK_GATEWAY_PORT"):
+        # Under spark-submit the JVM already knows its master (PythonRunner sets the gateway port);
+        # a plain ``python`` process has to pick one.
+        builder = builder.master("local[*]")
+    builder = (
+        builder.config("spark.ui.enabled", os.environ.get("HUBSCOPE_SPARK_UI", "false"))
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.driver.memory", os.environ.get("HUBSCOPE_DRIVER_MEMORY", "2g"))
+    )
+    if not os.environ.get("HUBSCOPE_SPARK_PUBLIC"):
+        builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+    return builder.getOrCreate()
+
