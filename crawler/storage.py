@@ -35,7 +35,12 @@ class StoreConfig:
 
 
 class BlobWriter(Protocol):
-    """An in-progress blob write: ``write`` chunks, then ``commit`` (verify + publish) or ``abort``."""
+    """An in-progress blob write: ``write`` chunks, then ``commit`` (verify + publish) or ``abort``.
+
+    ``written`` is the byte count so far, which is where a resumed transfer continues.
+    """
+
+    written: int
 
     def write(self, data: bytes) -> None: ...
     def commit(self) -> None: ...
@@ -56,15 +61,16 @@ class BlobStore(Protocol):
     def digests(self) -> Iterator[Digest]: ...
 
 
-class _LocalWriter:
-    def __init__(self, store: "LocalBlobStore", digest: Digest, expected_size: Optional[int]) -> None:
-        self.store, self.digest, self.expected_size = store, digest, expected_size
+class VerifyingWriter:
+    """Shared writer logic: hash and count while writing, refuse overflow, verify before ``_publish``.
+
+    Subclasses provide ``_sink(data)``, ``_publish()`` (make the verified blob visible) and ``abort()``.
+    """
+
+    def __init__(self, digest: Digest, expected_size: Optional[int]) -> None:
+        self.digest, self.expected_size = digest, expected_size
         self._hash = hashlib.sha256()
         self.written = 0
-        tmp_dir = os.path.join(store.root, TEMP_DIR)
-        os.makedirs(tmp_dir, exist_ok=True)
-        fd, self.temp_path = tempfile.mkstemp(prefix=f"{digest.hex[:16]}-", suffix=".part", dir=tmp_dir)
-        self._fh = os.fdopen(fd, "wb")
 
     def write(self, data: bytes) -> None:
         self._hash.update(data)
@@ -72,16 +78,41 @@ class _LocalWriter:
         if self.expected_size is not None and self.written > self.expected_size:
             self.abort()
             raise DigestMismatch(f"{self.digest}: more than the expected {self.expected_size} bytes")
-        self._fh.write(data)
+        self._sink(data)
 
     def commit(self) -> None:
-        self._fh.close()
         actual = self._hash.hexdigest()
         if actual != self.digest.hex or (self.expected_size is not None and self.written != self.expected_size):
-            os.unlink(self.temp_path)
+            self.abort()
             raise DigestMismatch(
                 f"{self.digest}: got sha256:{actual} ({self.written} bytes, expected {self.expected_size})"
             )
+        self._publish()
+
+    def _sink(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def _publish(self) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+
+class _LocalWriter(VerifyingWriter):
+    def __init__(self, store: "LocalBlobStore", digest: Digest, expected_size: Optional[int]) -> None:
+        super().__init__(digest, expected_size)
+        self.store = store
+        tmp_dir = os.path.join(store.root, TEMP_DIR)
+        os.makedirs(tmp_dir, exist_ok=True)
+        fd, self.temp_path = tempfile.mkstemp(prefix=f"{digest.hex[:16]}-", suffix=".part", dir=tmp_dir)
+        self._fh = os.fdopen(fd, "wb")
+
+    def _sink(self, data: bytes) -> None:
+        self._fh.write(data)
+
+    def _publish(self) -> None:
+        self._fh.close()
         final = self.store.path(self.digest)
         os.makedirs(os.path.dirname(final), exist_ok=True)
         os.replace(self.temp_path, final)  # atomic on one filesystem: readers see all or nothing
@@ -124,17 +155,22 @@ class LocalBlobStore:
         return _LocalWriter(self, digest, expected_size)
 
     def put_bytes(self, digest: Digest, data: bytes) -> None:
-        if self.exists(digest):
-            return
-        w = self.writer(digest, len(data))
-        w.write(data)
-        w.commit()
+        put_verified(self, digest, data)
 
     def digests(self) -> Iterator[Digest]:
         directory = os.path.join(self.root, *BLOB_DIR)
         for name in sorted(os.listdir(directory)):
             if len(name) == 64:
                 yield Digest(name)
+
+
+def put_verified(store: BlobStore, digest: Digest, data: bytes) -> None:
+    """Store ``data`` as ``digest`` through the store's verifying writer, unless it is already there."""
+    if store.exists(digest):
+        return
+    writer = store.writer(digest, len(data))
+    writer.write(data)
+    writer.commit()
 
 
 def open_store(config: StoreConfig | str) -> BlobStore:

@@ -1,0 +1,206 @@
+"""``hubscope crawl``: registry (and local sources) -> content-addressed blob store + crawl records.
+
+Exit code 0 when the crawl ran, even if some images failed (they are in the records and the
+summary line); 1 when nothing could be done (registry unreachable, every image failed); 2 for
+usage errors.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Iterator, Optional
+
+import click
+
+from crawler.auth import default_credentials
+from crawler.crawl import CrawlOptions, CrawlSummary, RepoTarget, parse_target, run_crawl
+from crawler.http import HttpClient
+from crawler.manifest import Platform
+from crawler.records import RecordLog
+from crawler.reference import normalize_registry
+from crawler.storage import StoreConfig, new_run_id, open_store
+
+log = logging.getLogger(__name__)
+
+
+def _platform(ctx, param, values) -> tuple[Platform, ...]:
+    try:
+        return tuple(Platform.parse(v) for v in values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _tags(ctx, param, value: str) -> str:
+    if value in ("latest", "all") or (value.isdigit() and int(value) > 0):
+        return value
+    raise click.BadParameter("use 'latest', 'all' or a positive number N (the N most recent)")
+
+
+def _registry_url(value: str) -> str:
+    if "://" not in value:
+        value = "https://" + normalize_registry(value)
+    scheme, _, host = value.partition("://")
+    return f"{scheme}://{normalize_registry(host)}"
+
+
+@click.command("crawl", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("repos", nargs=-1, metavar="[REPO[:TAG]]...")
+@click.option("--registry", "registry", default="https://registry-1.docker.io", show_default=True,
+              envvar="HUBSCOPE_REGISTRY", help="Registry base URL (docker.io is normalised to registry-1.docker.io).")
+@click.option("--store", required=True, help="Blob store: a local folder or s3://bucket/prefix.")
+@click.option("--records", "records_dir", default=None,
+              help="Folder for crawl records (default: the store folder; required for S3 stores).")
+@click.option("--repos-file", type=click.Path(exists=True, dir_okay=False), multiple=True,
+              help="Text file of REPO[:TAG] lines (# comments allowed).")
+@click.option("--catalog", is_flag=True, help="Crawl every repository listed by the registry's /v2/_catalog.")
+@click.option("--hub-search", multiple=True, metavar="QUERY", help="Repositories from Docker Hub search v4.")
+@click.option("--hub-namespace", multiple=True, metavar="NS",
+              help="Every repository of a Docker Hub namespace (keeps pull/star counts as metadata).")
+@click.option("--hub-limit", type=click.IntRange(min=1), default=None, help="At most this many search results per query.")
+@click.option("--hub-url", default="https://hub.docker.com", envvar="HUBSCOPE_HUB_URL", show_default=True,
+              help="Docker Hub API base (for search and namespace listing).")
+@click.option("--tags", default="latest", callback=_tags, show_default=True,
+              help="Which tags: latest, all, or N (the N most recently created).")
+@click.option("--platform", "platforms", multiple=True, callback=_platform, metavar="OS/ARCH[/VARIANT]",
+              help="Platform to fetch from multi-platform images (repeatable; default linux/amd64).")
+@click.option("--all-platforms", is_flag=True, help="Fetch every platform (attestations are always skipped).")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=4, show_default=True,
+              help="Parallel requests against the registry.")
+@click.option("--username", envvar="HUBSCOPE_REGISTRY_USER", default=None, help="Registry user (or env HUBSCOPE_REGISTRY_USER).")
+@click.option("--password", envvar="HUBSCOPE_REGISTRY_PASSWORD", default=None,
+              help="Registry password (or env HUBSCOPE_REGISTRY_PASSWORD).")
+@click.option("--docker-config", type=click.Path(dir_okay=False), default=None,
+              help="Docker config.json for credentials (default ~/.docker/config.json; credential helpers honoured).")
+@click.option("--s3-endpoint", envvar="HUBSCOPE_S3_ENDPOINT", default=None, help="S3 endpoint URL (MinIO, moto, ...).")
+@click.option("--s3-region", envvar="AWS_DEFAULT_REGION", default=None, help="S3 region.")
+@click.option("--s3-access-key", envvar="AWS_ACCESS_KEY_ID", default=None, help="S3 access key.")
+@click.option("--s3-secret-key", envvar="AWS_SECRET_ACCESS_KEY", default=None, help="S3 secret key.")
+@click.option("--docker-archive", "archives", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Import a `docker save` tarball (legacy or Docker 25+ format).")
+@click.option("--oci-layout", "layouts", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Import an OCI image layout folder.")
+@click.option("--docker-daemon", is_flag=True, help="Import images from the local Docker daemon (DOCKER_HOST).")
+@click.option("--docker-host", default=None, help="Docker daemon URL (default: DOCKER_HOST).")
+@click.option("--daemon-image", multiple=True, help="Only these daemon images (default: every tagged image).")
+@click.option("--no-resume", is_flag=True, help="Fetch manifests again even for items already crawled.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
+@click.option("--run-id", default=None, help="Name of this run's record file (default: a new id).")
+def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, hub_namespace, hub_limit, hub_url,
+          tags, platforms, all_platforms, concurrency, username, password, docker_config, s3_endpoint, s3_region,
+          s3_access_key, s3_secret_key, archives, layouts, docker_daemon, docker_host, daemon_image, no_resume,
+          progress, run_id) -> None:
+    """Fetch images into a verified, content-addressed blob store and append one record per image.
+
+    Repositories come from REPO[:TAG] arguments, --repos-file, --catalog, --hub-search and
+    --hub-namespace; local images from --docker-archive, --oci-layout and --docker-daemon. A rerun
+    does only what is missing.
+    """
+    if platforms and all_platforms:
+        raise click.UsageError("--platform and --all-platforms exclude each other")
+    has_registry = bool(repos or repos_file or catalog or hub_search or hub_namespace)
+    if not has_registry and not (archives or layouts or docker_daemon):
+        raise click.UsageError("nothing to crawl: give REPO[:TAG], --repos-file, --catalog, --hub-search, "
+                               "--hub-namespace, --docker-archive, --oci-layout or --docker-daemon")
+    config = StoreConfig(store, s3_endpoint=s3_endpoint, s3_region=s3_region, s3_access_key=s3_access_key,
+                         s3_secret_key=s3_secret_key)
+    if store.startswith("s3://") and not records_dir:
+        raise click.UsageError("an s3:// store needs --records DIR (a local folder for the crawl records)")
+    records_root = records_dir or store
+    run_id = run_id or new_run_id()
+    try:
+        blob_store = open_store(config)
+        if store.startswith("s3://"):
+            blob_store.ensure_bucket()
+    except Exception as exc:
+        raise click.ClickException(f"cannot open store {store}: {type(exc).__name__}: {exc}") from exc
+    url = _registry_url(registry)
+    host = url.split("://", 1)[1]
+    try:
+        pinned = [parse_target(text, host) for text in repos]
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    options = CrawlOptions(tags=tags, platforms=None if all_platforms else (platforms or CrawlOptions().platforms),
+                           concurrency=concurrency, resume=not no_resume)
+    credentials = default_credentials(username, password, docker_config)
+    show_progress = sys.stderr.isatty() if progress is None else progress
+    summaries: list[CrawlSummary] = []
+    if archives or layouts or docker_daemon:
+        summaries.append(_import_local(blob_store, records_root, run_id, options, archives,
+                                       layouts, docker_daemon, docker_host, daemon_image))
+    if has_registry:
+        targets = _targets(url, host, pinned, repos_file, catalog, hub_search, hub_namespace, hub_limit, hub_url,
+                           credentials)
+        try:
+            summaries.append(run_crawl(url, blob_store, targets, records_root=records_root, options=options,
+                                       credentials=credentials, progress=show_progress, run_id=run_id))
+        except Exception as exc:
+            raise click.ClickException(f"crawl of {url} failed: {type(exc).__name__}: {exc}") from exc
+    total = _merge(summaries)
+    for problem in total.listing_errors:
+        click.echo(f"warning: repository listing stopped early: {problem}", err=True)
+    click.echo(total.line())
+    click.echo(f"records: {total.records_path}")
+    if total.images_ok + total.images_skipped == 0:
+        raise SystemExit(1)  # nothing could be done
+
+
+def _targets(url, host, repos, repos_files, catalog, hub_search, hub_namespace, hub_limit, hub_url,
+             credentials) -> Iterator[RepoTarget]:
+    from crawler import sources
+    from crawler.registry import RegistryClient
+
+    yield from repos
+    for path in repos_files:
+        yield from sources.repos_file(path, host)
+    http = HttpClient()
+    for query in hub_search:
+        yield from sources.hub_search(query, http, hub_url, hub_limit, registry=host)
+    for namespace in hub_namespace:
+        yield from sources.hub_namespace(namespace, http, hub_url, registry=host)
+    if catalog:
+        yield from sources.catalog(RegistryClient(url, http, credentials))
+
+
+def _import_local(blob_store, records_root, run_id, options, archives, layouts, docker_daemon, docker_host,
+                  daemon_images) -> CrawlSummary:
+    from crawler.localsources import LocalImporter, LocalSourceError
+
+    importer = LocalImporter(blob_store, RecordLog(records_root, run_id), options.platforms)
+    records = []
+    try:
+        for path in archives:
+            records += importer.import_docker_archive(path).records
+        for path in layouts:
+            records += importer.import_oci_layout(path).records
+        if docker_daemon:
+            records += importer.import_docker_daemon(docker_host, daemon_images).records
+    except LocalSourceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except Exception as exc:
+        raise click.ClickException(f"local import failed: {type(exc).__name__}: {exc}") from exc
+    ok = sum(r.status == "ok" for r in records)
+    counts = importer.ledger.counts()
+    return CrawlSummary(ok, len(records) - ok, 0, counts.downloaded, counts.downloaded_bytes, counts.present,
+                        importer.log.path)
+
+
+def _merge(summaries: list[CrawlSummary]) -> CrawlSummary:
+    return CrawlSummary(
+        sum(s.images_ok for s in summaries), sum(s.images_error for s in summaries),
+        sum(s.images_skipped for s in summaries), sum(s.blobs_downloaded for s in summaries),
+        sum(s.bytes_downloaded for s in summaries), sum(s.blobs_present for s in summaries),
+        summaries[-1].records_path if summaries else "",
+        tuple(e for s in summaries for e in s.listing_errors),
+    )
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Run ``crawl`` standalone (``python -m crawler.cli``), with logging configured here."""
+    logging.basicConfig(level=os.environ.get("HUBSCOPE_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    crawl.main(args=argv, prog_name="hubscope crawl")
+
+
+if __name__ == "__main__":
+    main()

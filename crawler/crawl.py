@@ -1,0 +1,336 @@
+"""Crawl orchestration: repositories -> tags -> platforms -> verified blobs in the store, one record per image.
+
+Python API::
+
+    from crawler.crawl import run_crawl, CrawlOptions, RepoTarget
+    summary = run_crawl("http://127.0.0.1:5000", "/data/store", [RepoTarget("demo/app")],
+                        options=CrawlOptions(tags="all", platforms=None, concurrency=8))
+    print(summary.line())
+
+A rerun of the same crawl does only what is missing: a tag whose manifest digest (asked with a
+HEAD, which Docker Hub does not count as a pull) matches an earlier ``ok`` record whose blobs are
+all present is skipped, and blobs already in the store are never downloaded again. Every failure
+is recorded beside its item (error class + message) and the crawl goes on.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Iterable, Optional, Sequence, Union
+
+from crawler.auth import CredentialSource
+from crawler.blobs import BlobLedger
+from crawler.digest import Digest
+from crawler.http import HttpClient, RetryPolicy
+from crawler.manifest import ImageIndex, ImageManifest, Platform, schema1_payload, select_platforms
+from crawler.records import CrawlRecord, RecordLog, latest_records
+from crawler.recording import image_record, platform_of_config, record_blob_digests
+from crawler.registry import RegistryClient
+from crawler.storage import BlobStore, StoreConfig, open_store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PLATFORMS = (Platform("linux", "amd64"),)
+
+
+@dataclass(frozen=True)
+class CrawlOptions:
+    """What to fetch and how hard to push the registry."""
+
+    tags: str = "latest"  # "latest" | "all" | "<N>" (the N most recently created images)
+    platforms: Optional[tuple[Platform, ...]] = DEFAULT_PLATFORMS  # None = every platform
+    concurrency: int = 4  # parallel requests in flight against the registry
+    resume: bool = True  # skip items already ok with all their blobs present
+    retry: RetryPolicy = RetryPolicy()
+
+    def __post_init__(self) -> None:
+        if self.tags not in ("latest", "all") and not (self.tags.isdigit() and int(self.tags) > 0):
+            raise ValueError(f"tags must be 'latest', 'all' or a positive number, not {self.tags!r}")
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+
+
+@dataclass(frozen=True)
+class RepoTarget:
+    """A repository to crawl, optionally pinned to one tag, with metadata from its listing source."""
+
+    repository: str
+    tag: Optional[str] = None
+    metadata: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class CrawlSummary:
+    """Counts for one crawl run."""
+
+    images_ok: int
+    images_error: int
+    images_skipped: int
+    blobs_downloaded: int
+    bytes_downloaded: int
+    blobs_present: int
+    records_path: str
+    listing_errors: tuple[str, ...] = ()  # a repository source that failed part-way (what was listed was crawled)
+
+    @property
+    def images(self) -> int:
+        return self.images_ok + self.images_error + self.images_skipped
+
+    def line(self) -> str:
+        """``crawled 12 images: 11 ok, 1 error; 34 blobs (123.4 MB) downloaded, 5 already present``."""
+        skipped = f", {self.images_skipped} already done" if self.images_skipped else ""
+        errors = f"{self.images_error} error" + ("s" if self.images_error != 1 else "")
+        return (
+            f"crawled {self.images} images: {self.images_ok} ok, {errors}{skipped}; "
+            f"{self.blobs_downloaded} blobs ({self.bytes_downloaded / 1e6:.1f} MB) downloaded, "
+            f"{self.blobs_present} already present"
+        )
+
+
+class Progress:
+    """Optional tqdm bar (stderr): bytes with rate, images in the postfix; silent when disabled."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._bar = None
+        self._lock = threading.Lock()
+        self.images = 0
+        if enabled:
+            from tqdm import tqdm
+
+            self._bar = tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc="crawl", dynamic_ncols=True)
+
+    def add_bytes(self, n: int) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def add_image(self) -> None:
+        with self._lock:
+            self.images += 1
+            if self._bar is not None:
+                self._bar.set_postfix(images=self.images, refresh=False)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.ok = self.error = self.skipped = 0
+
+    def add(self, status: str, n: int = 1) -> None:
+        with self._lock:
+            setattr(self, status, getattr(self, status) + n)
+
+
+class Crawler:
+    """One crawl run against one registry; ``run`` it with targets."""
+
+    def __init__(self, client: RegistryClient, store: BlobStore, record_log: RecordLog, options: CrawlOptions,
+                 records_root: Optional[str] = None, progress: bool = False) -> None:
+        self.client, self.store, self.log, self.options = client, store, record_log, options
+        self.registry = client.host
+        self.ledger = BlobLedger(store)
+        self.tally = _Tally()
+        self.progress = Progress(progress)
+        self._log_lock = threading.Lock()
+        self._blob_pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="blob")
+        self._previous = self._load_previous(records_root) if options.resume and records_root else {}
+
+    def _load_previous(self, root: str) -> dict[tuple[str, str], list[CrawlRecord]]:
+        by_tag: dict[tuple[str, str], list[CrawlRecord]] = {}
+        for record in latest_records(root).values():
+            if record.registry == self.registry and record.source == "registry":
+                by_tag.setdefault((record.repository, record.tag), []).append(record)
+        return by_tag
+
+    def _append(self, record: CrawlRecord) -> None:
+        with self._log_lock:
+            self.log.append(record)
+        self.tally.add(record.status)
+        self.progress.add_image()
+        if record.status == "error":
+            log.warning("%s/%s:%s %s: %s: %s", record.registry, record.repository, record.tag,
+                        record.platform or "", record.error_class, record.error_message)
+
+    # -- run --------------------------------------------------------------------------------------
+    def run(self, targets: Iterable[RepoTarget]) -> CrawlSummary:
+        """Crawl every target, ``concurrency`` repositories at a time; returns the summary."""
+        listing_errors: list[str] = []
+        try:
+            with ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="repo") as pool:
+                futures = []
+                try:
+                    for target in targets:
+                        futures.append(pool.submit(self._crawl_repository, target))
+                except Exception as exc:  # a listing API failed part-way: crawl what it gave us
+                    log.error("repository listing failed: %s: %s", type(exc).__name__, exc)
+                    listing_errors.append(f"{type(exc).__name__}: {exc}")
+                for future in futures:
+                    future.result()
+        finally:
+            self._blob_pool.shutdown(wait=True)
+            self.progress.close()
+        counts = self.ledger.counts()
+        return CrawlSummary(self.tally.ok, self.tally.error, self.tally.skipped, counts.downloaded,
+                            counts.downloaded_bytes, counts.present, self.log.path, tuple(listing_errors))
+
+    def _error(self, target: RepoTarget, tag: str, exc: BaseException, started: float, **kw) -> None:
+        self._append(image_record(registry=self.registry, repository=target.repository, tag=tag, source="registry",
+                                  image=kw.pop("image", None), started_at=started, error=exc,
+                                  metadata=target.metadata, **kw))
+
+    def _crawl_repository(self, target: RepoTarget) -> None:
+        started = time.time()
+        try:
+            tags = self._tags(target)
+        except Exception as exc:  # one repository's failure is recorded; the crawl goes on
+            self._error(target, target.tag or "", exc, started)
+            return
+        for tag in tags:
+            try:
+                self._crawl_tag(target, tag)
+            except Exception as exc:
+                self._error(target, tag, exc, time.time())
+
+    # -- tags -------------------------------------------------------------------------------------
+    def _tags(self, target: RepoTarget) -> list[str]:
+        if target.tag:
+            return [target.tag]
+        if self.options.tags == "latest":
+            return ["latest"]
+        tags = self.client.tags(target.repository)
+        if self.options.tags == "all":
+            return tags
+        return self._most_recent(target.repository, tags, int(self.options.tags))
+
+    def _most_recent(self, repository: str, tags: Sequence[str], n: int) -> list[str]:
+        """Rank tags by their image's config ``created`` (the registry API has no tag dates)."""
+        if len(tags) <= n:
+            return list(tags)
+        created: dict[str, str] = {}
+        for tag in tags:
+            try:
+                manifest = self.client.get_manifest(repository, tag).manifest
+                if isinstance(manifest, ImageIndex):
+                    chosen = select_platforms(manifest, None)
+                    if not chosen:
+                        continue
+                    manifest = self.client.get_manifest(repository, str(chosen[0].digest)).manifest
+                if isinstance(manifest, ImageManifest) and manifest.config:
+                    self.ledger.ensure(manifest.config.digest, lambda m=manifest: self._fetch(repository, m.config))
+                    created[tag] = json.loads(self.store.read_bytes(manifest.config.digest)).get("created") or ""
+            except Exception as exc:
+                log.info("cannot date %s:%s (%s); ranking it last", repository, tag, exc)
+        return sorted(tags, key=lambda t: (created.get(t, ""), t), reverse=True)[:n]
+
+    # -- one tag ----------------------------------------------------------------------------------
+    def _already_done(self, target: RepoTarget, tag: str) -> bool:
+        previous = [r for r in self._previous.get((target.repository, tag), []) if r.status == "ok"]
+        if not previous:
+            return False
+        try:
+            current = str(self.client.head_manifest(target.repository, tag))
+        except Exception as exc:
+            log.info("HEAD %s:%s failed (%s); fetching", target.repository, tag, exc)
+            return False
+        if not all(current in (r.index_digest, r.manifest_digest) for r in previous):
+            return False
+        if not all(self.store.exists(Digest.parse(d)) for r in previous for d in record_blob_digests(r)):
+            return False
+        self.tally.add("skipped", len(previous))
+        return True
+
+    def _crawl_tag(self, target: RepoTarget, tag: str) -> None:
+        if self.options.resume and self._already_done(target, tag):
+            log.info("%s:%s already crawled; skipping", target.repository, tag)
+            return
+        started = time.time()
+        fetched = self.client.get_manifest(target.repository, tag)
+        top = fetched.manifest
+        if isinstance(top, ImageManifest):
+            self._crawl_image(target, tag, top, None, None, started, fetched.ratelimit)
+            return
+        self.ledger.put_bytes(top.digest, top.raw)
+        chosen = select_platforms(top, self.options.platforms)
+        if not chosen:
+            wanted = ", ".join(map(str, self.options.platforms or ()))
+            available = ", ".join(str(d.platform) for d in top.manifests)
+            raise LookupError(f"no manifest for {wanted} in {top.media_type} {top.digest} (has: {available})")
+        for desc in chosen:
+            platform = str(desc.platform) if desc.platform else None
+            started = time.time()
+            try:
+                child = self.client.get_manifest(target.repository, str(desc.digest))
+                if not isinstance(child.manifest, ImageManifest):
+                    raise TypeError(f"index entry {desc.digest} is a {child.manifest.media_type}, not an image")
+                self._crawl_image(target, tag, child.manifest, top, platform, started, child.ratelimit)
+            except Exception as exc:
+                self._error(target, tag, exc, started, platform=platform, index=top)
+
+    def _fetch(self, repository: str, desc) -> int:
+        self.client.fetch_blob(repository, desc, self.store, progress=self.progress.add_bytes)
+        return desc.size_bytes or self.store.size(desc.digest) or 0
+
+    def _crawl_image(self, target: RepoTarget, tag: str, image: ImageManifest, index: Optional[ImageIndex],
+                     platform: Optional[str], started: float, ratelimit) -> None:
+        error: Optional[BaseException] = None
+        try:
+            self.ledger.put_bytes(image.digest, schema1_payload(image.raw) if image.config is None else image.raw)
+            wanted = [d for d in image.blobs() if not d.foreign]
+            futures = [self._blob_pool.submit(self.ledger.ensure, d.digest, lambda d=d: self._fetch(target.repository, d))
+                       for d in wanted]
+            for future in futures:
+                try:
+                    future.result()
+                except Exception as exc:  # keep waiting for the others; report the first failure
+                    error = error or exc
+            if image.config is not None and platform is None and self.store.exists(image.config.digest):
+                platform = platform_of_config(self.store.read_bytes(image.config.digest))
+        except Exception as exc:
+            error = exc
+        self._append(image_record(registry=self.registry, repository=target.repository, tag=tag, source="registry",
+                                  image=image, started_at=started, platform=platform, index=index, error=error,
+                                  ratelimit=ratelimit, metadata=target.metadata))
+
+
+def run_crawl(registry_url: str, store: Union[BlobStore, StoreConfig, str], targets: Iterable[RepoTarget],
+              *, records_root: Optional[str] = None, options: CrawlOptions = CrawlOptions(),
+              credentials: Optional[CredentialSource] = None, progress: bool = False,
+              run_id: Optional[str] = None) -> CrawlSummary:
+    """Crawl ``targets`` from the registry at ``registry_url`` into ``store``; records go to ``records_root``.
+
+    ``records_root`` defaults to the store's folder for a local store and is required for S3.
+    Returns the summary; per-image failures are in the records, not raised.
+    """
+    if not isinstance(store, (StoreConfig, str)):
+        blob_store = store
+    else:
+        blob_store = open_store(store)
+    if records_root is None:
+        if blob_store.config.url.startswith("s3://"):
+            raise ValueError("an S3 store needs records_root (a local folder for the crawl records)")
+        records_root = blob_store.config.url
+    client = RegistryClient(registry_url, HttpClient(options.retry, pool_size=max(4, options.concurrency * 2)),
+                            credentials)
+    crawler = Crawler(client, blob_store, RecordLog(records_root, run_id), options, records_root, progress)
+    return crawler.run(targets)
+
+
+_TAGGED = re.compile(r"^(?P<repo>[^@]+?)(?::(?P<tag>[\w][\w.-]{0,127}))?$")
+
+
+def parse_target(text: str, registry: str, metadata: Optional[dict] = None) -> RepoTarget:
+    """``name[:tag]`` -> RepoTarget, with Docker Hub names normalised (implicit ``library/``)."""
+    from crawler.reference import normalize_repository
+
+    match = _TAGGED.match(text.strip())
+    if not match:
+        raise ValueError(f"not a repository[:tag]: {text!r}")
+    return RepoTarget(normalize_repository(registry, match.group("repo")), match.group("tag"), dict(metadata or {}))

@@ -1,0 +1,200 @@
+"""The image model: manifests parsed from their raw bytes, which are kept; digests come from those bytes.
+
+Handles Docker schema2, OCI manifests, Docker manifest lists and OCI indexes, and schema1 as legacy
+(layers in ``fsLayers[].blobSum``, newest first; no config blob).
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Iterable, Optional, Union
+
+from crawler import mediatypes as mt
+from crawler.digest import Digest
+
+
+class ManifestError(ValueError):
+    """Bytes that are not a manifest we understand."""
+
+
+@dataclass(frozen=True, order=True)
+class Platform:
+    """``os/architecture[/variant]``, e.g. ``linux/arm64/v8``."""
+
+    os: str
+    architecture: str
+    variant: Optional[str] = None
+
+    @classmethod
+    def parse(cls, text: str) -> "Platform":
+        parts = text.strip().split("/")
+        if len(parts) not in (2, 3) or not all(parts):
+            raise ValueError(f"platform must be os/arch[/variant], got {text!r}")
+        return cls(*parts)
+
+    @classmethod
+    def from_json(cls, raw: Optional[dict]) -> Optional["Platform"]:
+        if not raw:
+            return None
+        return cls(raw.get("os", ""), raw.get("architecture", ""), raw.get("variant") or None)
+
+    def matches(self, wanted: "Platform") -> bool:
+        """Same os and arch; a wanted variant must match, an unspecified one matches any."""
+        return (self.os, self.architecture) == (wanted.os, wanted.architecture) and (
+            wanted.variant is None or wanted.variant == self.variant
+        )
+
+    def __str__(self) -> str:
+        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """A pointer to a blob: media type, digest, size, plus optional urls/platform/annotations."""
+
+    media_type: str
+    digest: Digest
+    size_bytes: Optional[int]
+    urls: tuple[str, ...] = ()
+    platform: Optional[Platform] = None
+    annotations: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def foreign(self) -> bool:
+        return mt.is_foreign(self.media_type)
+
+    def annotation(self, key: str) -> Optional[str]:
+        return dict(self.annotations).get(key)
+
+    @classmethod
+    def from_json(cls, raw: dict, default_media_type: str = "") -> "Descriptor":
+        try:
+            return cls(
+                media_type=raw.get("mediaType") or default_media_type,
+                digest=Digest.parse(raw["digest"]),
+                size_bytes=raw.get("size"),
+                urls=tuple(raw.get("urls") or ()),
+                platform=Platform.from_json(raw.get("platform")),
+                annotations=tuple(sorted((raw.get("annotations") or {}).items())),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ManifestError(f"bad descriptor {raw!r}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class ImageManifest:
+    """One image: config (None for schema1) and layers base first, with the raw bytes it came from."""
+
+    raw: bytes = field(repr=False)
+    digest: Digest
+    media_type: str
+    config: Optional[Descriptor]
+    layers: tuple[Descriptor, ...]
+
+    def blobs(self) -> tuple[Descriptor, ...]:
+        """Config then layers: every blob the image needs (foreign layers included; callers skip them)."""
+        return ((self.config,) if self.config else ()) + self.layers
+
+
+@dataclass(frozen=True)
+class ImageIndex:
+    """A Docker manifest list or OCI index, with the raw bytes it came from."""
+
+    raw: bytes = field(repr=False)
+    digest: Digest
+    media_type: str
+    manifests: tuple[Descriptor, ...]
+
+
+Manifest = Union[ImageManifest, ImageIndex]
+
+
+def schema1_payload(raw: bytes) -> bytes:
+    """The signed part of a schema1 manifest (signatures removed, as libtrust defines it); other bytes unchanged."""
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return raw
+    signatures = doc.get("signatures") if isinstance(doc, dict) else None
+    if not signatures:
+        return raw
+    protected = signatures[0]["protected"]
+    header = json.loads(base64.urlsafe_b64decode(protected + "=" * (-len(protected) % 4)))
+    tail = header["formatTail"]
+    return raw[: header["formatLength"]] + base64.urlsafe_b64decode(tail + "=" * (-len(tail) % 4))
+
+
+def schema1_digest(raw: bytes) -> Digest:
+    """Digest of a schema1 manifest: of its JWS payload, which is what registries address it by."""
+    return Digest.of_bytes(schema1_payload(raw))
+
+
+def _media_type_of(doc: dict, content_type: Optional[str]) -> str:
+    declared = doc.get("mediaType")
+    if declared:
+        return declared
+    content_type = (content_type or "").split(";")[0].strip()
+    if doc.get("schemaVersion") == 1:
+        return mt.DOCKER_SCHEMA1_SIGNED if doc.get("signatures") else mt.DOCKER_SCHEMA1
+    if "manifests" in doc:  # OCI allows mediaType to be absent
+        return content_type if content_type in mt.INDEX_TYPES else mt.OCI_INDEX
+    if "layers" in doc:
+        return content_type if content_type in mt.IMAGE_TYPES else mt.OCI_MANIFEST
+    raise ManifestError("neither an image manifest nor an index")
+
+
+def parse_manifest(raw: bytes, content_type: Optional[str] = None) -> Manifest:
+    """Parse raw manifest bytes; ``content_type`` (the response header) helps only when the JSON has no mediaType."""
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise ManifestError(f"manifest is not JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise ManifestError("manifest is not a JSON object")
+    media_type = _media_type_of(doc, content_type)
+    if media_type in mt.SCHEMA1_TYPES:
+        layers = tuple(
+            Descriptor(mt.SCHEMA1_LAYER, Digest.parse(entry["blobSum"]), None)
+            for entry in reversed(doc.get("fsLayers", []))
+        )
+        return ImageManifest(raw, schema1_digest(raw), media_type, None, layers)
+    digest = Digest.of_bytes(raw)
+    if media_type in mt.INDEX_TYPES:
+        manifests = tuple(Descriptor.from_json(m) for m in doc.get("manifests", []))
+        return ImageIndex(raw, digest, media_type, manifests)
+    if media_type in mt.IMAGE_TYPES or "layers" in doc:
+        if "config" not in doc:
+            raise ManifestError(f"{media_type} without config")
+        config = Descriptor.from_json(doc["config"])
+        layers = tuple(Descriptor.from_json(layer) for layer in doc.get("layers", []))
+        return ImageManifest(raw, digest, media_type, config, layers)
+    raise ManifestError(f"unsupported manifest media type {media_type!r}")
+
+
+ATTESTATION_REFERENCE_TYPE = "vnd.docker.reference.type"
+
+
+def is_attestation(desc: Descriptor) -> bool:
+    """BuildKit attestation manifests sit in indexes as ``unknown/unknown`` with a reference-type annotation."""
+    if desc.annotation(ATTESTATION_REFERENCE_TYPE) == "attestation-manifest":
+        return True
+    return desc.platform is not None and "unknown" in (desc.platform.os, desc.platform.architecture)
+
+
+def select_platforms(index: ImageIndex, wanted: Optional[Iterable[Platform]]) -> list[Descriptor]:
+    """Index entries to fetch: all real platforms when ``wanted`` is None, else the first match per wanted one.
+
+    Attestation and ``unknown`` platform entries are always skipped; entries without a platform are
+    kept only when everything is wanted.
+    """
+    candidates = [d for d in index.manifests if not is_attestation(d)]
+    if wanted is None:
+        return candidates
+    chosen: list[Descriptor] = []
+    for platform in wanted:
+        for desc in candidates:
+            if desc.platform is not None and desc.platform.matches(platform) and desc not in chosen:
+                chosen.append(desc)
+                break
+    return chosen

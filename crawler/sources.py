@@ -1,0 +1,95 @@
+"""Where repositories come from: Docker Hub search v4, Docker Hub namespace listing, ``_catalog``, a text file.
+
+Each source yields ``RepoTarget`` values; listing metadata (pull_count, star_count, last_updated,
+...) travels with the target into every record of that repository (``CrawlRecord.repo_metadata``).
+Docker Hub offers no way to list everything; these are the documented ways to enumerate it.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Iterator, Optional
+from urllib.parse import urlencode, urljoin
+
+from crawler.crawl import RepoTarget, parse_target
+from crawler.http import HttpClient
+from crawler.reference import DOCKER_HUB_REGISTRY, normalize_repository
+from crawler.registry import RegistryClient
+
+log = logging.getLogger(__name__)
+
+DOCKER_HUB_API = "https://hub.docker.com"
+HUB_PAGE_SIZE = 100  # the maximum both listing APIs accept
+SEARCH_METADATA_KEYS = ("star_count", "pull_count", "updated_at", "created_at", "short_description", "source", "type")
+NAMESPACE_METADATA_KEYS = ("star_count", "pull_count", "last_updated", "date_registered", "description",
+                           "repository_type", "is_private", "status")
+
+
+class SourceError(Exception):
+    """A listing API answered with an error."""
+
+
+def _get_json(http: HttpClient, url: str) -> dict:
+    response = http.request("GET", url, headers={"Accept": "application/json"})
+    if response.status_code != 200:
+        raise SourceError(f"GET {url}: HTTP {response.status_code}")
+    return response.json()
+
+
+def hub_search(query: str, http: Optional[HttpClient] = None, api: str = DOCKER_HUB_API,
+               limit: Optional[int] = None, registry: str = DOCKER_HUB_REGISTRY) -> Iterator[RepoTarget]:
+    """Repositories matching ``query`` via ``/api/search/v4?query=Q&size=100&from=N``, paged until exhausted."""
+    http = http or HttpClient()
+    offset, seen = 0, 0
+    while True:
+        url = f"{api.rstrip('/')}/api/search/v4?" + urlencode({"query": query, "size": HUB_PAGE_SIZE, "from": offset})
+        body = _get_json(http, url)
+        results = body.get("results") or []
+        for item in results:
+            name = item.get("slug") or item.get("name") or item.get("id")
+            if not name:
+                continue
+            metadata = {k: item[k] for k in SEARCH_METADATA_KEYS if k in item}
+            metadata["listed_by"] = "hub-search"
+            yield RepoTarget(normalize_repository(registry, name), None, metadata)
+            seen += 1
+            if limit is not None and seen >= limit:
+                return
+        offset += len(results)
+        total = body.get("total")
+        if not results or (isinstance(total, int) and offset >= total):
+            return
+
+
+def hub_namespace(namespace: str, http: Optional[HttpClient] = None, api: str = DOCKER_HUB_API,
+                  registry: str = DOCKER_HUB_REGISTRY) -> Iterator[RepoTarget]:
+    """Every repository of a namespace via ``/v2/repositories/NS/?page_size=100``, following ``next``."""
+    http = http or HttpClient()
+    url: Optional[str] = f"{api.rstrip('/')}/v2/repositories/{namespace}/?page_size={HUB_PAGE_SIZE}&page=1"
+    while url:
+        body = _get_json(http, url)
+        for item in body.get("results") or []:
+            metadata = {k: item[k] for k in NAMESPACE_METADATA_KEYS if k in item}
+            metadata["listed_by"] = "hub-namespace"
+            name = f"{item.get('namespace') or namespace}/{item['name']}"
+            yield RepoTarget(normalize_repository(registry, name), None, metadata)
+        nxt = body.get("next")
+        url = urljoin(url, nxt) if nxt else None
+
+
+def catalog(client: RegistryClient, page_size: int = 100) -> Iterator[RepoTarget]:
+    """Every repository in the registry's ``_catalog`` (Link pagination)."""
+    for name in client.catalog(page_size):
+        yield RepoTarget(name, None, {"listed_by": "catalog"})
+
+
+def repos_file(path: str, registry: str) -> Iterator[RepoTarget]:
+    """``name[:tag]`` per line; blank lines and ``#`` comments ignored."""
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            text = line.split("#", 1)[0].strip()
+            if not text:
+                continue
+            try:
+                yield parse_target(text, registry, {"listed_by": "file"})
+            except ValueError as exc:
+                raise SourceError(f"{path}:{number}: {exc}") from exc

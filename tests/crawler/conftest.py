@@ -1,0 +1,150 @@
+"""Crawler test services, started once per session on free loopback ports and stopped at the end.
+
+Registries are real (Debian's docker-registry): anonymous (from tests/conftest.py), htpasswd
+basic auth, and token auth backed by an RS256 token server; images are pushed with skopeo. A
+fault proxy fronts the anonymous registry; moto serves S3; the Docker Hub listing APIs (unreachable
+here) are the only stand-in.
+"""
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+
+import pytest
+
+from crawler.crawl import CrawlOptions
+from crawler.http import RetryPolicy
+from crawler.localregistry import LocalRegistry, TokenAuthConfig, free_port, skopeo_copy
+
+from crawler_images import build_corpus
+from crawler_services import FaultProxy, HubStandIn, TokenServer
+
+USER, PASSWORD = "crawler", "s3cret-pass"
+CREDS = f"{USER}:{PASSWORD}"
+# Quick retries so fault tests take seconds; Retry-After still wins over the short backoff.
+FAST_RETRY = RetryPolicy(backoff_base_s=0.05, backoff_max_s=0.5, read_timeout_s=20)
+
+
+def fast_options(**kw) -> CrawlOptions:
+    return CrawlOptions(retry=FAST_RETRY, **kw)
+
+
+def require(binary: str, package: str) -> None:
+    if shutil.which(binary) is None:
+        pytest.fail(f"{binary!r} not found: apt-get install {package}")
+
+
+PUSHES = [  # (layout ref, repository:tag, extra skopeo args)
+    ("oci", "demo/oci:latest", []),
+    ("schema2", "demo/schema2:latest", ["--format", "v2s2"]),
+    ("multi", "demo/multi:latest", ["--all"]),
+    ("list", "demo/multi:list", ["--all", "--format", "v2s2"]),
+    ("y2020", "demo/tagged:y2020", []),
+    ("y2023", "demo/tagged:y2023", []),
+    ("y2024", "demo/tagged:y2024", []),
+    ("y2025", "demo/tagged:y2025", []),
+    ("big", "demo/big:latest", []),
+]
+
+
+def push_corpus(corpus, host: str, creds: str | None = None, refs=None) -> None:
+    extra_creds = ["--dest-creds", creds] if creds else []
+    for ref, target, extra in PUSHES:
+        if refs is None or ref in refs:
+            skopeo_copy(f"oci:{corpus.layout_dir}:{ref}", f"docker://{host}/{target}", [*extra, *extra_creds])
+    if refs is None or "archive" in refs:
+        skopeo_copy(f"docker-archive:{corpus.archive_path}", f"docker://{host}/demo/archive:v1", extra_creds)
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory):
+    require("skopeo", "skopeo")
+    return build_corpus(str(tmp_path_factory.mktemp("corpus")))
+
+
+@pytest.fixture(scope="session")
+def pushed(registry, corpus):
+    """The anonymous session registry with every fixture image pushed."""
+    push_corpus(corpus, registry.host)
+    return registry
+
+
+@pytest.fixture(scope="session")
+def basic_registry(tmp_path_factory, corpus):
+    """A registry with htpasswd (bcrypt) basic auth, holding demo/oci and demo/schema2."""
+    require("htpasswd", "apache2-utils")
+    work = tmp_path_factory.mktemp("basic")
+    htpasswd = work / "htpasswd"
+    entry = subprocess.run(["htpasswd", "-Bbn", USER, PASSWORD], capture_output=True, text=True, check=True).stdout
+    htpasswd.write_text(entry)
+    reg = LocalRegistry(str(work), htpasswd_path=str(htpasswd)).start()
+    push_corpus(corpus, reg.host, CREDS, refs={"oci", "schema2"})
+    yield reg
+    reg.stop()
+
+
+@pytest.fixture(scope="session")
+def token_registry(tmp_path_factory, corpus):
+    """(registry, token server): token auth with RS256 JWTs; demo/private needs credentials to pull."""
+    work = tmp_path_factory.mktemp("token")
+    server = TokenServer(str(work), {USER: PASSWORD}, private=frozenset({"demo/private"})).start()
+    config = TokenAuthConfig(realm=f"{server.url}/token", service=server.service, issuer=server.issuer,
+                             rootcertbundle=server.cert_path)
+    reg = LocalRegistry(str(work), token=config).start()
+    push_corpus(corpus, reg.host, CREDS, refs={"oci", "schema2"})
+    skopeo_copy(f"oci:{corpus.layout_dir}:oci", f"docker://{reg.host}/demo/private:latest", ["--dest-creds", CREDS])
+    yield reg, server
+    reg.stop()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def _fault_proxy(pushed):
+    proxy = FaultProxy(pushed.host).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def proxy(_fault_proxy):
+    """The fault proxy in front of the anonymous registry, with no faults queued and an empty log."""
+    _fault_proxy.reset()
+    yield _fault_proxy
+    _fault_proxy.reset()
+
+
+@pytest.fixture(scope="session")
+def moto_s3():
+    """An in-process moto S3 server on a free loopback port; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def hub(pushed):
+    """Docker Hub search v4 / namespace listing stand-in naming repositories that exist in ``pushed``."""
+    search = [
+        {"id": "1", "name": "demo/oci", "slug": "demo/oci", "type": "image", "star_count": 7, "pull_count": "1M+",
+         "updated_at": "2025-01-02T03:04:05Z", "short_description": "OCI fixture"},
+        {"id": "2", "name": "demo/schema2", "slug": "demo/schema2", "type": "image", "star_count": 3,
+         "pull_count": "10K+", "updated_at": "2025-02-02T03:04:05Z", "short_description": "schema2 fixture"},
+    ]
+    search += [{"id": str(10 + i), "name": f"demo/filler{i:03d}", "slug": f"demo/filler{i:03d}", "type": "image",
+                "star_count": 0, "pull_count": "0"} for i in range(150)]
+    names = ["oci", "schema2", "multi", "archive"]
+    namespace = [{"name": n, "namespace": "demo", "repository_type": "image", "status": 1, "is_private": False,
+                  "star_count": 10 * i, "pull_count": 1000 * (i + 1), "last_updated": f"2025-0{i + 1}-01T00:00:00Z",
+                  "description": f"{n} fixture"} for i, n in enumerate(names)]
+    server = HubStandIn(search, {"demo": namespace}).start()
+    yield server
+    server.stop()
+
+
+def basic_header(user: str = USER, password: str = PASSWORD) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

@@ -1,0 +1,142 @@
+"""Crawls of the real registry: every manifest type, platform selection, tag policies, dedup, resume, errors."""
+from __future__ import annotations
+
+import json
+
+from crawler.crawl import RepoTarget, run_crawl
+from crawler.manifest import Platform
+from crawler.records import latest_records, read_records
+from crawler.storage import open_store
+
+from conftest import fast_options
+from crawler_images import assert_store_verifies, registry_digest
+
+
+def ok_records(store_dir):
+    return [r for r in latest_records(str(store_dir)).values() if r.status == "ok"]
+
+
+def crawl(registry, store_dir, *targets, **options):
+    return run_crawl(registry.url, str(store_dir), [RepoTarget(*t) if isinstance(t, tuple) else RepoTarget(t) for t in targets],
+                     options=fast_options(**options))
+
+
+def test_schema2_image_record_and_blobs(pushed, tmp_path):
+    summary = crawl(pushed, tmp_path, "demo/schema2")
+    assert (summary.images_ok, summary.images_error) == (1, 0)
+    [record] = ok_records(tmp_path)
+    assert record.manifest_media_type == "application/vnd.docker.distribution.manifest.v2+json"
+    assert record.manifest_digest == registry_digest(pushed.host, "demo/schema2:latest")
+    assert record.platform == "linux/amd64" and record.index_digest is None
+    assert [layer.media_type for layer in record.layers] == ["application/vnd.docker.image.rootfs.diff.tar.gzip"] * 2
+    stored = assert_store_verifies(str(tmp_path))
+    wanted = {record.manifest_digest, record.config_digest, *[layer.digest for layer in record.layers]}
+    assert {d.split(":")[1] for d in wanted} == stored
+    assert record.compressed_bytes == sum(layer.size_bytes for layer in record.layers)
+
+
+def test_oci_image_keeps_raw_manifest_bytes(pushed, corpus, tmp_path):
+    crawl(pushed, tmp_path, "demo/oci")
+    [record] = ok_records(tmp_path)
+    assert record.manifest_media_type == "application/vnd.oci.image.manifest.v1+json"
+    assert record.manifest_digest == corpus.descriptors["oci"]["digest"]  # skopeo kept the OCI bytes
+    store = open_store(str(tmp_path))
+    from crawler.digest import Digest
+
+    raw = store.read_bytes(Digest.parse(record.manifest_digest))
+    assert json.loads(raw)["config"]["digest"] == record.config_digest
+    assert [layer.digest for layer in record.layers] == [d["digest"] for d in corpus.manifest("oci")["layers"]]
+
+
+def test_shared_base_layer_is_stored_once(pushed, corpus, tmp_path):
+    summary = crawl(pushed, tmp_path, "demo/oci", "demo/schema2", concurrency=2)
+    records = {r.repository: r for r in ok_records(tmp_path)}
+    base_oci = records["demo/oci"].layers[0].digest
+    base_s2 = records["demo/schema2"].layers[0].digest
+    assert base_oci == base_s2 == corpus.layers["base"]["digest"]
+    distinct = {d for r in records.values() for d in [r.manifest_digest, r.config_digest] + [l.digest for l in r.layers]}
+    assert summary.blobs_downloaded == len(distinct) == len(assert_store_verifies(str(tmp_path)))
+
+
+def test_oci_index_default_platform_and_attestation_skipped(pushed, corpus, tmp_path):
+    crawl(pushed, tmp_path, "demo/multi")
+    [record] = ok_records(tmp_path)
+    assert record.platform == "linux/amd64"
+    assert record.index_digest == corpus.descriptors["multi"]["digest"]
+    assert record.index_media_type == "application/vnd.oci.image.index.v1+json"
+
+
+def test_oci_index_all_platforms_skips_attestation(pushed, tmp_path):
+    summary = crawl(pushed, tmp_path, "demo/multi", platforms=None)
+    platforms = sorted(r.platform for r in ok_records(tmp_path))
+    assert platforms == ["linux/amd64", "linux/arm64/v8"]
+    assert summary.images_ok == 2 and summary.images_error == 0
+
+
+def test_docker_manifest_list_selected_platform(pushed, tmp_path):
+    crawl(pushed, tmp_path, ("demo/multi", "list"), platforms=(Platform("linux", "arm64", "v8"),))
+    [record] = ok_records(tmp_path)
+    assert record.index_media_type == "application/vnd.docker.distribution.manifest.list.v2+json"
+    assert record.manifest_media_type == "application/vnd.docker.distribution.manifest.v2+json"
+    assert record.platform == "linux/arm64/v8"
+    assert record.index_digest == registry_digest(pushed.host, "demo/multi:list")
+
+
+def test_missing_platform_is_a_recorded_error(pushed, tmp_path):
+    summary = crawl(pushed, tmp_path, "demo/multi", platforms=(Platform("linux", "s390x"),))
+    [record] = latest_records(str(tmp_path)).values()
+    assert summary.images_error == 1 and record.status == "error"
+    assert record.error_class == "LookupError" and "linux/s390x" in record.error_message
+
+
+def test_docker_archive_pushed_image(pushed, tmp_path):
+    crawl(pushed, tmp_path, ("demo/archive", "v1"))
+    [record] = ok_records(tmp_path)
+    assert record.tag == "v1" and len(record.layers) == 2
+    assert record.manifest_digest == registry_digest(pushed.host, "demo/archive:v1")
+
+
+def test_tags_all(pushed, tmp_path):
+    crawl(pushed, tmp_path, "demo/tagged", tags="all")
+    assert sorted(r.tag for r in ok_records(tmp_path)) == ["y2020", "y2023", "y2024", "y2025"]
+
+
+def test_tags_n_most_recent_by_created(pushed, tmp_path):
+    crawl(pushed, tmp_path, "demo/tagged", tags="2")
+    assert sorted(r.tag for r in ok_records(tmp_path)) == ["y2024", "y2025"]
+
+
+def test_missing_repository_recorded_and_crawl_goes_on(pushed, tmp_path):
+    summary = crawl(pushed, tmp_path, "demo/does-not-exist", "demo/oci")
+    records = {r.repository: r for r in latest_records(str(tmp_path)).values()}
+    assert records["demo/oci"].status == "ok"
+    missing = records["demo/does-not-exist"]
+    assert missing.status == "error" and missing.error_class == "NotFound"
+    assert "MANIFEST_UNKNOWN" in missing.error_message or "NAME_UNKNOWN" in missing.error_message
+    assert (summary.images_ok, summary.images_error) == (1, 1)
+
+
+def test_rerun_does_only_what_is_missing(pushed, tmp_path):
+    first = crawl(pushed, tmp_path, "demo/oci", "demo/schema2")
+    second = crawl(pushed, tmp_path, "demo/oci", "demo/schema2")
+    assert first.images_ok == 2 and first.blobs_downloaded > 0
+    assert (second.images_ok, second.images_skipped, second.blobs_downloaded) == (0, 2, 0)
+    assert len(list(read_records(str(tmp_path)))) == 2  # skipped items add no records
+
+
+def test_rerun_refetches_a_deleted_blob(pushed, tmp_path):
+    crawl(pushed, tmp_path, "demo/oci")
+    [record] = ok_records(tmp_path)
+    victim = tmp_path / "blobs" / "sha256" / record.layers[1].digest.split(":")[1]
+    victim.unlink()
+    again = crawl(pushed, tmp_path, "demo/oci")
+    assert again.images_ok == 1 and again.blobs_downloaded == 1 and victim.exists()
+    assert_store_verifies(str(tmp_path))
+
+
+def test_concurrent_images_share_one_download(pushed, tmp_path):
+    # the same image under two tags of one repo and the index: each blob fetched once
+    summary = crawl(pushed, tmp_path, ("demo/multi", "latest"), ("demo/oci", "latest"), concurrency=4)
+    assert summary.images_ok == 2
+    counted = summary.blobs_downloaded + summary.blobs_present
+    assert counted == len(assert_store_verifies(str(tmp_path)))
