@@ -1,0 +1,315 @@
+"""Scan one layer blob into its ``files`` rows and its ``layers`` row: pure Python, no Spark, one pass.
+
+The blob is read once: its sha256 (the layer digest), the decompressed tar's sha256 (the diff_id) and
+every regular file's sha256 are computed in the same stream, nothing is written to disk, and memory is
+bounded by the chunk size plus one row per entry. A layer is all or nothing: its file rows exist only
+if the whole stream decoded, parsed, drained and verified; otherwise the result is a single ``layers``
+row with ``status = "error"`` and an ``error_class`` from ``jobs.errors``.
+
+Decisions recorded here because analyses depend on them:
+- ``path`` is ``"/"`` + the name's components without ``""`` and ``"."``; ``".."`` is kept literally
+  (never resolved) and marks the row ``path_hostile``, as do absolute names, names over 4096 bytes
+  and components over 255 bytes. Non-UTF-8 names are shown with ``\\xNN`` escapes and their exact
+  bytes kept in ``path_raw``.
+- A symlink whose relative target climbs above the root is also ``path_hostile``; absolute symlink
+  targets resolve inside the image root and are not.
+- ``mode`` keeps the permission bits (``& 0o7777``): Go writers add file-type bits, others do not.
+- Whiteouts are members whose base name starts with ``.wh.`` (``.wh..wh..opq`` = opaque); their
+  ``path`` is the member's own path and they have no content digest.
+- A hardlink takes the digest, size and typing of the member it names (an earlier regular file or
+  hardlink in the same layer). A hardlink to a missing target is still data: ``content_sha256``
+  null, ``size_bytes`` from its header (0), and the layer stays ``ok``.
+- ``link_target`` is the normalised member path for hardlinks and the literal text for symlinks.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import statistics
+from dataclasses import dataclass
+from typing import BinaryIO, Optional
+
+import pyarrow as pa
+
+from jobs import schemas
+from jobs.decompress import HashingReader, sniff_compression, tar_chunks
+from jobs.errors import LayerError
+from jobs.filetype import FileTyper
+from jobs.tarstream import iter_entries
+
+log = logging.getLogger(__name__)
+
+SCANNER_VERSION = "1"
+MAX_PATH_BYTES = 4096  # PATH_MAX on Linux
+MAX_NAME_BYTES = 255  # NAME_MAX
+MAX_EXTENSION_CHARS = 16
+INT64_MAX = (1 << 63) - 1
+
+_ENTRY_TYPES = {
+    b"0": "reg", b"\0": "reg", b"7": "reg", b"S": "reg",
+    b"1": "hardlink", b"2": "symlink", b"3": "char", b"4": "block", b"5": "dir", b"6": "fifo", b"D": "dir",
+}
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """Bounds and knobs of a scan; the defaults are what the Spark job uses."""
+
+    max_uncompressed_bytes: Optional[int] = None  # None = no limit; a bomb then costs time, not memory
+    sparse_hash_limit: int = 1 << 30
+
+
+@dataclass
+class LayerResult:
+    """The outcome of scanning one layer: its ``layers`` row and, if ok, its ``files`` rows."""
+
+    layer: dict
+    files: Optional[pa.Table]
+
+    @property
+    def ok(self) -> bool:
+        return self.layer["status"] == "ok"
+
+
+@dataclass(frozen=True)
+class NormalPath:
+    """A member name made comparable across writers, with what made it suspicious."""
+
+    path: str
+    raw: Optional[bytes]
+    hostile: bool
+    components: tuple[str, ...]
+
+
+def normalize_path(raw: bytes) -> NormalPath:
+    """Normalise a tar member name (see the module docstring for the rules)."""
+    try:
+        text, keep = raw.decode("utf-8"), None
+    except UnicodeDecodeError:
+        text, keep = raw.decode("utf-8", "backslashreplace"), raw
+    components = tuple(c for c in text.split("/") if c and c != ".")
+    hostile = (
+        raw.startswith(b"/")
+        or ".." in components
+        or len(raw) > MAX_PATH_BYTES
+        or any(len(c) > MAX_NAME_BYTES for c in raw.split(b"/"))
+    )
+    return NormalPath("/" + "/".join(components), keep, hostile, components)
+
+
+def symlink_escapes(components: tuple[str, ...], target: str) -> bool:
+    """True if a relative symlink target, resolved lexically from the link's directory, leaves the root."""
+    if target.startswith("/"):
+        return False
+    stack = list(components[:-1])
+    for part in target.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not stack:
+                return True
+            stack.pop()
+        else:
+            stack.append(part)
+    return False
+
+
+def extension_of(name: str) -> Optional[str]:
+    """Lower-cased suffix after the last dot of a base name (``None`` for dotfiles and long tails)."""
+    dot = name.rfind(".")
+    if dot <= 0 or dot == len(name) - 1 or len(name) - dot - 1 > MAX_EXTENSION_CHARS:
+        return None
+    return name[dot + 1 :].lower()
+
+
+def _int64(value: int) -> Optional[int]:
+    return value if -INT64_MAX - 1 <= value <= INT64_MAX else None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def error_row(
+    layer_digest: str, error: LayerError, media_type: Optional[str] = None, compression: Optional[str] = None,
+    compressed_bytes: Optional[int] = None,
+) -> dict:
+    """The single ``layers`` row of a layer that failed."""
+    row = {field.name: None for field in schemas.LAYERS}
+    row.update(
+        layer_digest=layer_digest, media_type=media_type, compression=compression, compressed_bytes=compressed_bytes,
+        status="error", error_class=error.error_class, error_message=error.message[:2000],
+        scanned_at=_now(), scanner_version=SCANNER_VERSION,
+    )
+    return row
+
+
+class _Rows:
+    """File rows of one layer as columns (cheaper than a dict per row), plus the layer's counters."""
+
+    def __init__(self) -> None:
+        self.cols = {field.name: [] for field in schemas.FILES}
+        self.counts = dict.fromkeys(schemas.ENTRY_TYPES, 0)
+        self.files_bytes = 0
+        self.depths: list[int] = []
+
+    def table(self) -> pa.Table:
+        return pa.Table.from_pydict(self.cols, schema=schemas.FILES)
+
+
+def _collect(entries, layer_digest: str, typer: Optional[FileTyper]) -> _Rows:
+    rows = _Rows()
+    c = rows.cols
+    regular: dict[str, tuple] = {}  # normalised path -> (digest, size, typing) for hardlinks
+    untyped = (None, None, None, None)
+    for e in entries:
+        np_ = normalize_path(e.name)
+        kind = _ENTRY_TYPES.get(e.typeflag, "other")
+        base = np_.components[-1] if np_.components else ""
+        if kind != "dir" and base.startswith(".wh."):
+            kind = "opaque_whiteout" if base == ".wh..wh..opq" else "whiteout"
+        hostile = np_.hostile
+        digest = None
+        size = e.size
+        typing = untyped
+        link = None
+        if kind == "reg":
+            if e.sha256 is not None:
+                digest = "sha256:" + e.sha256
+                if typer is not None and e.head is not None:
+                    typing = typer.type_of(digest, e.head)
+            regular[np_.path] = (digest, size, typing)
+            rows.files_bytes += size
+        elif kind == "hardlink":
+            target = normalize_path(e.linkname)
+            link = target.path
+            hostile = hostile or target.hostile
+            found = regular.get(link)
+            if found is not None:
+                digest, size, typing = found
+                regular[np_.path] = found
+        elif kind == "symlink":
+            link = e.linkname.decode("utf-8", "backslashreplace")
+            hostile = hostile or symlink_escapes(np_.components, link)
+        elif e.linkname:
+            link = e.linkname.decode("utf-8", "backslashreplace")
+        rows.counts[kind] += 1
+        depth = len(np_.components)
+        rows.depths.append(depth)
+        c["layer_digest"].append(layer_digest)
+        c["entry_index"].append(e.index)
+        c["path"].append(np_.path)
+        c["path_raw"].append(np_.raw)
+        c["path_hostile"].append(hostile)
+        c["type"].append(kind)
+        c["size_bytes"].append(_int64(size))
+        c["mode"].append(e.mode & 0o7777)
+        c["uid"].append(_int64(e.uid))
+        c["gid"].append(_int64(e.gid))
+        c["mtime"].append(_int64(e.mtime))
+        c["link_target"].append(link)
+        c["content_sha256"].append(digest)
+        c["magic_description"].append(typing[0])
+        c["magic_mime"].append(typing[1])
+        c["type_class"].append(typing[2])
+        c["type_fine"].append(typing[3])
+        c["depth"].append(depth)
+        c["extension"].append(None if kind in ("dir", "whiteout", "opaque_whiteout") else extension_of(base))
+    return rows
+
+
+def _counted(chunks, tar_hash, sizes: list, limit: Optional[int]):
+    """Pass chunks through while hashing them (the diff_id) and enforcing the size bound."""
+    total = 0
+    for chunk in chunks:
+        tar_hash.update(chunk)
+        total += len(chunk)
+        if limit is not None and total > limit:
+            raise LayerError("limit_exceeded", f"more than {limit} uncompressed bytes")
+        sizes[0] = total
+        yield chunk
+
+
+def scan_layer(
+    stream: BinaryIO,
+    layer_digest: str,
+    *,
+    media_type: Optional[str] = None,
+    diff_id: Optional[str] = None,
+    typer: Optional[FileTyper] = None,
+    options: ScanOptions = ScanOptions(),
+) -> LayerResult:
+    """Scan the blob in ``stream`` (read to its end, not closed) that should hash to ``layer_digest``."""
+    reader = HashingReader(stream)
+    compression = None
+    try:
+        compression = sniff_compression(reader.peek(512))
+        if compression == "unknown" and reader.bytes_read == 0:
+            raise LayerError("empty_blob", "the blob has no bytes")
+        tar_hash = hashlib.sha256()
+        tar_size = [0]
+        chunks = _counted(tar_chunks(reader, compression), tar_hash, tar_size, options.max_uncompressed_bytes)
+        entries = iter_entries(chunks, head_bytes=typer.head_bytes if typer else 0, sparse_hash_limit=options.sparse_hash_limit)
+        rows = _collect(entries, layer_digest, typer)
+        reader.drain()
+        _verify(reader, layer_digest, tar_hash, diff_id)
+    except LayerError as exc:
+        error = exc
+        if exc.error_class not in ("digest_mismatch", "diff_id_mismatch", "read_error"):
+            try:
+                reader.drain()
+                if "sha256:" + reader.hexdigest() != layer_digest:
+                    # A wrong blob explains any format error: report the root cause.
+                    error = LayerError("digest_mismatch", f"blob is sha256:{reader.hexdigest()}; {exc.error_class}: {exc.message}")
+            except LayerError:
+                pass
+        return LayerResult(error_row(layer_digest, error, media_type, compression, reader.bytes_read), None)
+    except Exception as exc:  # a bug must not take the batch down; the layer says what happened
+        log.exception("scanner bug on %s", layer_digest)
+        error = LayerError("internal_error", f"{type(exc).__name__}: {exc}")
+        return LayerResult(error_row(layer_digest, error, media_type, compression, reader.bytes_read), None)
+    return LayerResult(_layer_row(layer_digest, media_type, compression, reader.bytes_read, tar_size[0], tar_hash, rows), rows.table())
+
+
+def _verify(reader: HashingReader, layer_digest: str, tar_hash, diff_id: Optional[str]) -> None:
+    actual = "sha256:" + reader.hexdigest()
+    if actual != layer_digest:
+        raise LayerError("digest_mismatch", f"blob is {actual}")
+    if diff_id and diff_id != "sha256:" + tar_hash.hexdigest():
+        raise LayerError("diff_id_mismatch", f"uncompressed tar is sha256:{tar_hash.hexdigest()}, config says {diff_id}")
+
+
+def _layer_row(layer_digest, media_type, compression, compressed, uncompressed, tar_hash, rows: _Rows) -> dict:
+    counts = rows.counts
+    depths = rows.depths
+    return {
+        "layer_digest": layer_digest,
+        "media_type": media_type,
+        "compression": compression,
+        "compressed_bytes": compressed,
+        "uncompressed_bytes": uncompressed,
+        "diff_id": "sha256:" + tar_hash.hexdigest(),
+        "files_bytes": rows.files_bytes,
+        "compression_ratio": uncompressed / compressed if compressed else None,
+        "entry_count": len(depths),
+        "file_count": counts["reg"],
+        "dir_count": counts["dir"],
+        "symlink_count": counts["symlink"],
+        "hardlink_count": counts["hardlink"],
+        "device_count": counts["char"] + counts["block"] + counts["fifo"],
+        "whiteout_count": counts["whiteout"] + counts["opaque_whiteout"],
+        "opaque_whiteout_count": counts["opaque_whiteout"],
+        "depth_max": max(depths) if depths else None,
+        "depth_median": float(statistics.median(depths)) if depths else None,
+        "status": "ok",
+        "error_class": None,
+        "error_message": None,
+        "scanned_at": _now(),
+        "scanner_version": SCANNER_VERSION,
+    }
+
+
+def layers_table(rows: list[dict]) -> pa.Table:
+    """``layers`` rows as a table with the contract's schema."""
+    return pa.Table.from_pylist(rows, schema=schemas.LAYERS)
