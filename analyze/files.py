@@ -1,0 +1,51 @@
+"""File statistics: size distribution and the reference study's type taxonomy by count and capacity.
+
+Counted over regular files of a population (default: each scanned layer once, as the study did).
+``type_class`` / ``type_fine`` come from the scan (libmagic description mapped to the taxonomy); a
+missing class is reported as ``unknown`` rather than dropped, so shares always sum to 1.
+"""
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from analyze import distributions
+
+LEVELS = {"class": "type_class", "fine": "type_fine"}
+
+
+def type_distribution(weighted: DataFrame, level: str = "class") -> DataFrame:
+    """``type, files, bytes, file_share, byte_share`` at ``level`` ("class" or "fine"), largest first."""
+    column = LEVELS[level]
+    grouped = weighted.groupBy(F.coalesce(F.col(column), F.lit("unknown")).alias("type")).agg(
+        F.sum("weight").alias("files"), F.sum(F.col("weight") * F.col("size_bytes")).alias("bytes")
+    )
+    everything = Window.partitionBy()
+    return (
+        grouped.withColumn("file_share", F.col("files") / F.sum("files").over(everything))
+        .withColumn("byte_share", F.col("bytes") / F.sum("bytes").over(everything))
+        .withColumn("level", F.lit(level))
+        .select("level", "type", "files", "bytes", "file_share", "byte_share")
+        .orderBy(F.desc("bytes"), "type")
+    )
+
+
+def size_by_type(weighted: DataFrame) -> DataFrame:
+    """``type_class, files, bytes, mean_bytes, median_bytes, p90_bytes`` (each row counted once)."""
+    sizes = weighted.withColumn("type_class", F.coalesce("type_class", F.lit("unknown")))
+    return (
+        sizes.groupBy("type_class")
+        .agg(
+            F.count(F.lit(1)).alias("files"),
+            F.sum("size_bytes").alias("bytes"),
+            F.avg("size_bytes").alias("mean_bytes"),
+            F.percentile_approx("size_bytes", 0.5, distributions.ACCURACY).alias("median_bytes"),
+            F.percentile_approx("size_bytes", 0.9, distributions.ACCURACY).alias("p90_bytes"),
+        )
+        .orderBy(F.desc("bytes"))
+    )
+
+
+def file_size_cdf(weighted: DataFrame) -> DataFrame:
+    """CDF points of regular-file sizes (each row once)."""
+    return distributions.cdf(weighted, ["size_bytes"])

@@ -1,0 +1,164 @@
+"""The stats job: read the tables, compute every statistic, write small result tables and a summary.
+
+Each result is a small DataFrame written as ``<out>/<name>.parquet`` and ``<out>/<name>.csv``;
+``summary.json`` holds the headline numbers the report puts beside the reference study's. Per-image
+tables have one row per image, which is small next to the ``files`` table they come from.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from analyze import content, dedup, files, images, imagefs, layers, sharing
+from analyze.populations import LABELS, LAYER_BLOBS, POPULATIONS, weighted_files
+from analyze.tables import load_tables
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StatsOptions:
+    """Knobs of the stats job; the defaults are what the report describes."""
+
+    seed: int = 0
+    sample_layers: int = 64
+    store: Optional[str] = None  # blob store URL; None skips the content pass
+    chunk_avg_bytes: int = 8192
+    zstd_levels: tuple[int, ...] = (3, 9)
+    growth_points: int = 500
+
+
+def write_result(df: pd.DataFrame, out_dir: str, name: str) -> None:
+    """``<out>/<name>.parquet`` and ``.csv`` from a small pandas frame."""
+    df.to_parquet(os.path.join(out_dir, f"{name}.parquet"), index=False)
+    df.to_csv(os.path.join(out_dir, f"{name}.csv"), index=False)
+
+
+def compute_results(
+    tables: dict[str, DataFrame], options: StatsOptions
+) -> tuple[dict[str, Callable[[], DataFrame]], DataFrame]:
+    """Name -> a thunk building that result DataFrame, and the per-image filesystem metrics."""
+    fl, ly, il, im = tables["files"], tables["layers"], tables["image_layers"], tables["images"]
+    unique = weighted_files(fl, ly, il, LAYER_BLOBS).cache()
+    sizes = images.image_sizes(im, il, ly)
+    fs = imagefs.image_fs(fl, il).cache()
+    redundancy = sharing.cross_image_redundancy(fl, il)
+    per_image_dedup = dedup.dedup_per_image(fl, il).select(
+        "image_digest", F.col("dedup_count").alias("image_dedup_count"), F.col("dedup_capacity").alias("image_dedup_capacity")
+    )
+    image_table = (
+        sizes.join(redundancy.select("image_digest", "share_elsewhere"), "image_digest", "left")
+        .join(per_image_dedup, "image_digest", "left")
+        .join(fs.drop("top_paths", "layers"), "image_digest", "left")
+    ).cache()
+
+    def dedup_overall() -> DataFrame:
+        parts = [
+            dedup.dedup_ratios(weighted_files(fl, ly, il, p)).select(F.lit(p).alias("population"), "*") for p in POPULATIONS
+        ]
+        out = parts[0]
+        for part in parts[1:]:
+            out = out.unionByName(part)
+        return out
+
+    pop_metrics = ("compressed_bytes", "uncompressed_bytes", "file_count", "share_elsewhere", "wasted_user_percent")
+    results: dict[str, Callable[[], DataFrame]] = {
+        "layer_percentiles": lambda: layers.layer_distributions(ly, il),
+        "layer_cdf": lambda: layers.layer_cdf(ly),
+        "image_stats": lambda: image_table,
+        "image_percentiles": lambda: images.image_distributions(sizes),
+        "popularity_buckets": lambda: images.popularity_buckets(image_table, pop_metrics),
+        "popularity_correlation": lambda: images.popularity_correlation(image_table, pop_metrics),
+        "file_size_cdf": lambda: files.file_size_cdf(unique),
+        "type_class": lambda: files.type_distribution(unique, "class"),
+        "type_fine": lambda: files.type_distribution(unique, "fine"),
+        "size_by_type": lambda: files.size_by_type(unique),
+        "dedup_overall": dedup_overall,
+        "dedup_by_class": lambda: dedup.dedup_by_class(unique),
+        "dedup_per_image": lambda: dedup.dedup_per_image(fl, il),
+        "repeat_counts": lambda: dedup.repeat_counts(unique),
+        "growth_random": lambda: dedup.dedup_growth(unique, dedup.random_layer_order(unique, options.seed), options.growth_points),
+        "growth_popularity": lambda: dedup.dedup_growth(unique, dedup.popularity_layer_order(il, im), options.growth_points),
+        "layer_sharing": lambda: sharing.sharing_histogram(il),
+        "layer_vs_file": lambda: sharing.layer_vs_file_savings(fl, ly, il),
+        "image_waste": lambda: fs,
+        "inefficient_paths": lambda: imagefs.inefficient_paths(fs),
+    }
+    return results, fs
+
+
+def _content_results(spark: SparkSession, tables: dict[str, DataFrame], options: StatsOptions, fs: DataFrame):
+    from jobs.content_pass import ContentOptions, content_pass
+
+    opts = ContentOptions(chunk_avg_bytes=options.chunk_avg_bytes, zstd_levels=options.zstd_levels)
+    rows = content_pass(spark, tables, options.store, options.sample_layers, options.seed, opts)
+    per_layer = content.recompression_layers(rows).cache()
+    packages = content.image_packages(rows, tables["images"], tables["image_layers"]).cache()
+    return {
+        "chunk_dedup": lambda: content.chunk_dedup(rows, tables["files"], tables["layers"], tables["image_layers"]),
+        "recompression_layers": lambda: per_layer,
+        "recompression": lambda: content.recompression_summary(per_layer),
+        "image_packages": lambda: packages,
+        "os_distribution": lambda: content.os_distribution(packages),
+        "ecosystems": lambda: content.ecosystems(packages, fs),
+        "content_errors": lambda: rows.where(F.col("kind") == "error").select("layer_digest", "key", "value"),
+    }
+
+
+def _empty_packages(images_df: DataFrame) -> DataFrame:
+    cols = ["os_id string", "os_version string", "os_pretty_name string", "dpkg_packages long", "dpkg_bytes long",
+            "apk_packages long", "apk_bytes long"]
+    out = images_df.select("image_digest").distinct()
+    for c in cols:
+        name, kind = c.split()
+        out = out.withColumn(name, F.lit(None).cast(kind))
+    return out
+
+
+def run_stats(
+    spark: SparkSession, tables_dir: str, out_dir: str, options: Optional[StatsOptions] = None
+) -> dict:
+    """Compute every statistic over the tables in ``tables_dir``; write results to ``out_dir``.
+
+    Returns the summary (also written as ``summary.json``).
+    """
+    from analyze.summary import build_summary
+
+    options = options or StatsOptions()
+    os.makedirs(out_dir, exist_ok=True)
+    tables = load_tables(spark, tables_dir)
+    results, fs = compute_results(tables, options)
+    if options.store:
+        results.update(_content_results(spark, tables, options, fs))
+    else:
+        log.info("no --store: skipping the content pass (chunk dedup, recompression, OS and package databases)")
+        packages = _empty_packages(tables["images"])
+        results["ecosystems"] = lambda: content.ecosystems(packages, fs)
+    frames: dict[str, pd.DataFrame] = {}
+    timings = {}
+    for name, build in results.items():
+        start = time.monotonic()
+        frames[name] = build().toPandas()
+        timings[name] = round(time.monotonic() - start, 3)
+        write_result(frames[name], out_dir, name)
+        log.info("result %s: %d rows in %.1f s", name, len(frames[name]), timings[name])
+    summary = build_summary(frames, tables, options)
+    summary["timings_s"] = timings
+    summary["populations"] = LABELS
+    with open(os.path.join(out_dir, "summary.json"), "w") as fh:
+        json.dump(summary, fh, indent=2, sort_keys=True, default=_json_default)
+    return summary
+
+
+def _json_default(value):
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
