@@ -175,8 +175,9 @@ class RegistryClient:
                             log.info("blob %s: no range support (HTTP %d); restarting", desc.digest, response.status_code)
                             writer.abort()
                             writer = store.writer(desc.digest, desc.size_bytes)
-                        # raw bytes: never let a Content-Encoding header make the client rewrite a blob
-                        for chunk in response.raw.stream(CHUNK, decode_content=False):
+                        # raw bytes (never let a Content-Encoding header make the client rewrite a blob),
+                        # read1 so that whatever arrived before a reset is kept and the resume starts there
+                        while chunk := response.raw.read1(CHUNK, decode_content=False):
                             writer.write(chunk)
                             received += len(chunk)
                             if progress:

@@ -22,6 +22,13 @@ from urllib.parse import parse_qs, urlsplit
 from crawler.localregistry import free_port
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:  # clients we reset on purpose are not news
+        pass
+
+
 class _Server:
     """A ThreadingHTTPServer on a free loopback port, run in a daemon thread."""
 
@@ -33,8 +40,7 @@ class _Server:
         class Handler(self.handler_cls):  # type: ignore[misc, valid-type]
             server_owner = owner
 
-        self.httpd = ThreadingHTTPServer((host, 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _QuietServer((host, 0), Handler)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -220,7 +226,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.close_connection = True
-            if fault.kind == "reset":  # RST instead of FIN
+            if fault.kind == "reset":  # RST instead of FIN, once the client has read the first half
+                time.sleep(0.3)
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
             return
