@@ -26,6 +26,7 @@ from crawler.blobs import BlobLedger
 from crawler.digest import Digest
 from crawler.manifest import Descriptor, ImageIndex, ImageManifest, Platform, parse_manifest, select_platforms
 from crawler.records import CrawlRecord, RecordLog
+from crawler.reference import InvalidReference, parse_reference
 from crawler.recording import image_record, platform_of_config
 from crawler.storage import CHUNK, BlobStore
 
@@ -54,11 +55,17 @@ Opener = Callable[[str], BinaryIO]  # path inside the layout/archive -> readable
 
 
 def split_name(name: str) -> tuple[str, str]:
-    """``repo/name:tag`` -> (``repo/name``, ``tag``); no tag -> ``latest``."""
-    head, colon, tail = name.rpartition(":")
-    if colon and "/" not in tail:
-        return head, tail
-    return name, "latest"
+    """``[host/]repo/name:tag`` -> (repository, tag), normalised like a pull (``ubuntu`` -> ``library/ubuntu``).
+
+    Docker 25+ archives name images ``docker.io/library/x:tag`` and older ones ``x:tag``: both give
+    ``library/x``. Names the grammar rejects are kept as written; no tag means ``latest``.
+    """
+    try:
+        ref = parse_reference(name)
+        return ref.repository, ref.tag or "latest"
+    except InvalidReference:
+        head, colon, tail = name.rpartition(":")
+        return (head, tail) if colon and "/" not in tail else (name, "latest")
 
 
 class LocalImporter:

@@ -18,7 +18,7 @@ _COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 
 
-class ReferenceError(ValueError):
+class InvalidReference(ValueError):
     """A repository name or image reference that the registry grammar rejects."""
 
 
@@ -40,7 +40,7 @@ def normalize_repository(registry: str, name: str) -> str:
     """Validate ``name`` and add the implicit ``library/`` for one-component Docker Hub names."""
     name = name.strip().strip("/")
     if not name or not all(_COMPONENT.match(part) for part in name.split("/")):
-        raise ReferenceError(f"invalid repository name: {name!r}")
+        raise InvalidReference(f"invalid repository name: {name!r}")
     if is_docker_hub(registry) and "/" not in name:
         name = f"library/{name}"
     return name
@@ -80,7 +80,7 @@ def parse_reference(text: str, default_registry: str = DOCKER_HUB_REGISTRY) -> R
     if "@" in rest:
         rest, digest = rest.split("@", 1)
         if not digest.startswith("sha256:"):
-            raise ReferenceError(f"unsupported digest in {text!r}")
+            raise InvalidReference(f"unsupported digest in {text!r}")
     first, sep, remainder = rest.partition("/")
     if sep and _looks_like_host(first):
         registry, rest = first, remainder
@@ -91,6 +91,6 @@ def parse_reference(text: str, default_registry: str = DOCKER_HUB_REGISTRY) -> R
     if colon and "/" not in maybe_tag:
         rest, tag = name, maybe_tag
         if not _TAG.match(tag):
-            raise ReferenceError(f"invalid tag {tag!r} in {text!r}")
+            raise InvalidReference(f"invalid tag {tag!r} in {text!r}")
     registry = normalize_registry(registry)
     return Reference(registry, normalize_repository(registry, rest), tag, digest)
