@@ -1,0 +1,270 @@
+"""The scan job: every layer blob in the store -> the ``layers`` and ``files`` tables (+ ``images``, ``image_layers``).
+
+Driver: read crawl records and configs (``jobs.index``), skip layers already scanned ``ok``
+(incremental), pack the rest into tasks balanced by compressed size (largest first), run
+``mapInArrow`` over them, then commit a new table generation atomically (``jobs.tables``).
+Tasks: open the store from its ``StoreConfig`` (local or S3), stream each blob through
+``jobs.scanner.scan_layer`` and write the verified layers' file rows straight to Parquet parts in
+the new generation; only the small per-layer rows travel back through Spark. File rows are thus
+never shuffled or held for the whole task, and their Parquet carries the exact contract schema.
+
+Run as ``hubscope scan ...``, ``python -m jobs.scan ...`` or ``spark-submit jobs/scan.py ...``.
+"""
+from __future__ import annotations
+
+import heapq
+import logging
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import click
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from crawler.storage import StoreConfig, open_store
+from jobs import schemas
+from jobs.index import LayerTodo, build_index
+from jobs.scanner import ScanOptions, layers_table
+from jobs.tables import TableSet
+
+log = logging.getLogger(__name__)
+
+INPUT_DDL = "layer_digest string, media_type string, compressed_bytes bigint, diff_id string"
+ROW_GROUP_ROWS = 128 * 1024  # file rows buffered per Parquet row group in a task
+FAULT_DELAY_ENV = "HUBSCOPE_SCAN_FAULT_DELAY_S"  # tests: sleep per layer so a run can be killed mid-way
+
+# What a task returns per layer: the layers row (scanned_at as epoch microseconds, so no time zone
+# conversion can touch it on the way through Spark) plus where its file rows went.
+_DDL_TYPES = {pa.string(): "string", pa.int32(): "int", pa.int64(): "bigint", pa.float64(): "double", schemas.TS: "bigint"}
+RESULT_SCHEMA = pa.schema(
+    [pa.field(f.name, pa.int64() if f.type == schemas.TS else f.type) for f in schemas.LAYERS]
+    + [pa.field("files_part", pa.string()), pa.field("files_rows", pa.int64())]
+)
+RESULT_DDL = ", ".join(f"`{f.name}` {_DDL_TYPES[f.type]}" for f in RESULT_SCHEMA)
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    """What a run did; ``skipped`` layers were already ``ok`` in the committed tables."""
+
+    scanned: int
+    ok: int
+    error: int
+    files: int
+    skipped: int
+    generation: str
+
+    def line(self) -> str:
+        return f"scanned {self.scanned} layers: {self.ok} ok, {self.error} error; {self.files} files"
+
+
+def balance(layers: list[LayerTodo], tasks: int) -> list[list[LayerTodo]]:
+    """Greedy longest-processing-time packing by compressed size: bins ordered by load, layers largest first."""
+    ordered = sorted(layers, key=lambda t: (-(t.compressed_bytes or 0), t.layer_digest))
+    tasks = max(1, min(tasks, len(ordered)))
+    heap = [(0, i) for i in range(tasks)]
+    bins: list[list[LayerTodo]] = [[] for _ in range(tasks)]
+    loads = [0] * tasks
+    for todo in ordered:
+        load, i = heapq.heappop(heap)
+        bins[i].append(todo)
+        loads[i] = load + (todo.compressed_bytes or 0)
+        heapq.heappush(heap, (loads[i], i))
+    order = sorted(range(tasks), key=lambda i: (-loads[i], i))
+    return [bins[i] for i in order if bins[i]]
+
+
+def scan_partition(store: StoreConfig, files_dir: str, magic: bool, options: ScanOptions):
+    """The ``mapInArrow`` function: layer batches in, one result row per layer out, file rows to Parquet."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from crawler.digest import Digest
+        from jobs.errors import LayerError
+        from jobs.filetype import shared_typer
+        from jobs.scanner import error_row, scan_layer
+
+        blobs = open_store(store)
+        typer = shared_typer() if magic else None
+        delay = float(os.environ.get(FAULT_DELAY_ENV, "0") or 0)
+        part_name = f"part-{uuid.uuid4().hex}.parquet"
+        part_path = os.path.join(files_dir, part_name)
+        writer: Optional[pq.ParquetWriter] = None
+        pending: list[pa.Table] = []
+        pending_rows = 0
+
+        def flush() -> None:
+            nonlocal writer, pending, pending_rows
+            if not pending:
+                return
+            if writer is None:
+                writer = pq.ParquetWriter(part_path, schemas.FILES, compression="zstd")
+            writer.write_table(pa.concat_tables(pending))
+            pending, pending_rows = [], 0
+
+        for batch in batches:
+            for todo in batch.to_pylist():
+                digest = todo["layer_digest"]
+                started = time.monotonic()
+                try:
+                    fh = blobs.open_read(Digest.parse(digest))
+                except Exception as exc:
+                    result_row, files = error_row(digest, LayerError("blob_missing", f"{type(exc).__name__}: {exc}"), todo["media_type"]), None
+                else:
+                    try:
+                        result = scan_layer(fh, digest, media_type=todo["media_type"], diff_id=todo["diff_id"], typer=typer, options=options)
+                    finally:
+                        fh.close()
+                    result_row, files = result.layer, result.files
+                if delay:
+                    time.sleep(delay)
+                row = dict(result_row)
+                row["scanned_at"] = int(row["scanned_at"].timestamp() * 1_000_000)
+                row["files_part"] = part_name if files is not None and files.num_rows else None
+                row["files_rows"] = files.num_rows if files is not None else 0
+                if files is not None and files.num_rows:
+                    pending.append(files)
+                    pending_rows += files.num_rows
+                    if pending_rows >= ROW_GROUP_ROWS:
+                        flush()
+                log.info("layer %s %s in %.2fs", digest, row["status"], time.monotonic() - started)
+                # Spark keeps a task's rows only if the whole task succeeds (after the part is closed
+                # below), and the driver keeps only parts named by kept rows.
+                yield pa.RecordBatch.from_pylist([row], schema=RESULT_SCHEMA)
+        flush()
+        if writer is not None:
+            writer.close()
+
+    return run
+
+
+def _progress(spark, stop: threading.Event, total: int) -> None:
+    tracker = spark.sparkContext.statusTracker()
+    while not stop.wait(5.0):
+        done = running = 0
+        for stage_id in tracker.getActiveStageIds():
+            info = tracker.getStageInfo(stage_id)
+            if info:
+                done += info.numCompletedTasks
+                running += info.numActiveTasks
+        log.info("scan progress: %d/%d tasks done, %d running", done, total, running)
+
+
+def _result_to_layers(result: pa.Table) -> tuple[pa.Table, dict[str, int]]:
+    """Spark's result rows -> a ``layers`` table with the contract's types, and rows per part file."""
+    columns = {}
+    for field in schemas.LAYERS:
+        column = result.column(field.name)
+        columns[field.name] = column.cast(field.type) if field.type != schemas.TS else pc.cast(column, pa.int64()).cast(field.type)
+    parts: dict[str, int] = {}
+    for part, rows in zip(result.column("files_part").to_pylist(), result.column("files_rows").to_pylist()):
+        if part:
+            parts[part] = parts.get(part, 0) + rows
+    return pa.table(columns, schema=schemas.LAYERS), parts
+
+
+def run_scan(
+    store: str,
+    tables: str,
+    records: Optional[str] = None,
+    master: Optional[str] = None,
+    magic: bool = True,
+    s3_endpoint: Optional[str] = None,
+    spark=None,
+    tasks: Optional[int] = None,
+    options: ScanOptions = ScanOptions(),
+) -> ScanSummary:
+    """Scan every not-yet-``ok`` layer the crawl records reference and commit all four tables atomically."""
+    from crawler.records import latest_records
+
+    config = StoreConfig(url=store if store.startswith("s3://") else os.path.abspath(store), s3_endpoint=s3_endpoint)
+    if records is None:
+        if store.startswith("s3://"):
+            raise click.UsageError("--records is required with an s3:// store (records are local JSON lines)")
+        records = store
+    blobs = open_store(config)
+    index = build_index(latest_records(records).values(), blobs)
+    tableset = TableSet(tables)
+    try:
+        previous = tableset.committed_table("layers")
+        done_ok = set()
+        if previous is not None:
+            previous = previous.filter(pc.equal(previous.column("status"), "ok"))
+            done_ok = set(previous.column("layer_digest").to_pylist())
+        todo = [t for t in index.layers if t.layer_digest not in done_ok]
+        log.info("%d images, %d layers referenced, %d already ok, %d to scan (%.1f MB compressed)",
+                 index.images.num_rows, len(index.layers), len(index.layers) - len(todo), len(todo),
+                 sum(t.compressed_bytes or 0 for t in todo) / 1e6)
+        new_layers, parts = schemas.empty_table("layers"), {}
+        if todo:
+            new_layers, parts = _run_spark(todo, config, tableset.staging_dir("files"), magic, options, spark, master, tasks)
+        layers = pa.concat_tables([previous, new_layers]) if previous is not None else new_layers
+        layers = layers.sort_by("layer_digest")
+        tableset.carry("files", tableset.committed_parts("files"))
+        for name in os.listdir(tableset.staging_dir("files")):
+            if name not in parts and not os.path.exists(os.path.join(tableset.committed or "", "files", name)):
+                os.unlink(os.path.join(tableset.staging_dir("files"), name))  # a failed task attempt's leftover
+        tableset.write("layers", layers)
+        tableset.write("images", index.images)
+        tableset.write("image_layers", index.image_layers)
+        ok = int(pc.sum(pc.equal(new_layers.column("status"), "ok")).as_py() or 0)
+        summary = ScanSummary(scanned=new_layers.num_rows, ok=ok, error=new_layers.num_rows - ok,
+                              files=sum(parts.values()), skipped=len(index.layers) - len(todo), generation=tableset.generation)
+        tableset.commit({**summary.__dict__, "store": store, "parts": sorted(parts)})
+        return summary
+    except BaseException:
+        tableset.abort()
+        raise
+    finally:
+        tableset.close()
+
+
+def _run_spark(todo, config, files_dir, magic, options, spark, master, tasks) -> tuple[pa.Table, dict[str, int]]:
+    from jobs.session import get_spark
+
+    spark = spark or get_spark("hubscope-scan", master=master)
+    sc = spark.sparkContext
+    bins = balance(todo, tasks or max(2, sc.defaultParallelism * 2))
+    log.info("scanning %d layers in %d tasks (largest first)", len(todo), len(bins))
+    rows = [[(t.layer_digest, t.media_type, t.compressed_bytes, t.diff_id) for t in b] for b in bins]
+    rdd = sc.parallelize(rows, len(rows)).flatMap(lambda b: b)  # one bin per partition, order kept
+    df = spark.createDataFrame(rdd, INPUT_DDL).mapInArrow(scan_partition(config, files_dir, magic, options), RESULT_DDL)
+    stop = threading.Event()
+    watcher = threading.Thread(target=_progress, args=(spark, stop, len(bins)), daemon=True)
+    watcher.start()
+    try:
+        result = df.toArrow()
+    finally:
+        stop.set()
+    return _result_to_layers(result)
+
+
+@click.command("scan")
+@click.option("--store", required=True, help="Blob store: a local folder or s3://bucket/prefix.")
+@click.option("--tables", required=True, type=click.Path(file_okay=False), help="Folder of the output tables.")
+@click.option("--records", default=None, type=click.Path(file_okay=False),
+              help="Folder holding records/*.jsonl from the crawl (default: the store folder).")
+@click.option("--master", default=None, help="Spark master, e.g. local[2] or spark://host:7077 (default: spark-submit's, else local[*]).")
+@click.option("--no-magic", is_flag=True, help="Skip libmagic typing (faster; magic and type columns stay null).")
+@click.option("--s3-endpoint", default=None, help="S3 endpoint URL for an s3:// store (e.g. http://127.0.0.1:9000).")
+@click.option("--tasks", default=None, type=click.IntRange(min=1), help="Number of scan tasks (default: 2 x Spark parallelism).")
+def scan_command(store: str, tables: str, records: Optional[str], master: Optional[str], no_magic: bool,
+                 s3_endpoint: Optional[str], tasks: Optional[int]) -> None:
+    """Scan every crawled layer into Parquet tables (images, image_layers, layers, files); reruns are incremental."""
+    started = time.monotonic()
+    summary = run_scan(store, tables, records=records, master=master, magic=not no_magic, s3_endpoint=s3_endpoint, tasks=tasks)
+    click.echo(f"{summary.line()} ({summary.skipped} already ok; {time.monotonic() - started:.1f}s)")
+
+
+if __name__ == "__main__":
+    import logging as _logging
+
+    _logging.basicConfig(level=_logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _logging.getLogger("py4j").setLevel(_logging.WARNING)
+    from jobs.scan import scan_command as _command  # closures pickled by reference to jobs.scan, not __main__
+
+    _command()
