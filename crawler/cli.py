@@ -6,6 +6,7 @@ usage errors.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -15,7 +16,7 @@ import click
 
 from crawler.auth import default_credentials
 from crawler.crawl import CrawlOptions, CrawlSummary, RepoTarget, parse_target, run_crawl
-from crawler.http import HttpClient
+from crawler.http import HttpClient, RetryPolicy
 from crawler.manifest import Platform
 from crawler.records import RecordLog
 from crawler.reference import normalize_registry
@@ -67,6 +68,8 @@ def _registry_url(value: str) -> str:
 @click.option("--all-platforms", is_flag=True, help="Fetch every platform (attestations are always skipped).")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=4, show_default=True,
               help="Parallel requests against the registry.")
+@click.option("--attempts", type=click.IntRange(1, 50), default=RetryPolicy().max_attempts, show_default=True,
+              help="Attempts per request on connection errors, 408, 429 and 5xx (backoff with jitter between).")
 @click.option("--username", envvar="HUBSCOPE_REGISTRY_USER", default=None, help="Registry user (or env HUBSCOPE_REGISTRY_USER).")
 @click.option("--password", envvar="HUBSCOPE_REGISTRY_PASSWORD", default=None,
               help="Registry password (or env HUBSCOPE_REGISTRY_PASSWORD).")
@@ -87,7 +90,7 @@ def _registry_url(value: str) -> str:
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
 @click.option("--run-id", default=None, help="Name of this run's record file (default: a new id).")
 def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, hub_namespace, hub_limit, hub_url,
-          tags, platforms, all_platforms, concurrency, username, password, docker_config, s3_endpoint, s3_region,
+          tags, platforms, all_platforms, concurrency, attempts, username, password, docker_config, s3_endpoint, s3_region,
           s3_access_key, s3_secret_key, archives, layouts, docker_daemon, docker_host, daemon_image, no_resume,
           progress, run_id) -> None:
     """Fetch images into a verified, content-addressed blob store and append one record per image.
@@ -121,7 +124,8 @@ def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, 
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     options = CrawlOptions(tags=tags, platforms=None if all_platforms else (platforms or CrawlOptions().platforms),
-                           concurrency=concurrency, resume=not no_resume)
+                           concurrency=concurrency, resume=not no_resume,
+                           retry=dataclasses.replace(RetryPolicy(), max_attempts=attempts))
     credentials = default_credentials(username, password, docker_config)
     show_progress = sys.stderr.isatty() if progress is None else progress
     summaries: list[CrawlSummary] = []

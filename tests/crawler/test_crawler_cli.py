@@ -1,0 +1,98 @@
+"""``hubscope crawl`` end to end through click, and the HTTP layer's politeness against the real registry."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from crawler.cli import crawl as crawl_command
+from crawler.http import HttpClient, RetriesExhausted, RetryPolicy
+from crawler.localregistry import free_port
+from crawler.records import latest_records
+
+from crawler_services import Fault
+
+import pytest
+
+SUMMARY = re.compile(r"crawled (\d+) images: (\d+) ok, (\d+) errors?(?:, \d+ already done)?; "
+                     r"(\d+) blobs \(([\d.]+) MB\) downloaded, (\d+) already present")
+
+
+def run(*args):
+    return CliRunner().invoke(crawl_command, list(args))
+
+
+def test_partial_failure_exits_zero_with_summary(pushed, tmp_path):
+    result = run("--registry", pushed.url, "--store", str(tmp_path), "demo/oci", "demo/schema2:nope", "--concurrency", "2")
+    assert result.exit_code == 0, result.output
+    images, ok, errors, blobs, mb, present = SUMMARY.search(result.output).groups()
+    assert (images, ok, errors, present) == ("2", "1", "1", "0") and int(blobs) == 4 and float(mb) > 0.5
+    statuses = {r.tag: r.status for r in latest_records(str(tmp_path)).values()}
+    assert statuses == {"latest": "ok", "nope": "error"}
+
+
+def test_second_run_reports_blobs_already_present(pushed, tmp_path):
+    run("--registry", pushed.url, "--store", str(tmp_path), "demo/oci")
+    result = run("--registry", pushed.url, "--store", str(tmp_path), "demo/schema2")
+    images, ok, errors, blobs, mb, present = SUMMARY.search(result.output).groups()
+    assert (ok, present) == ("1", "1")  # the shared base layer
+
+
+def test_unreachable_registry_exits_nonzero_with_reason(tmp_path):
+    port = free_port()
+    result = run("--registry", f"http://127.0.0.1:{port}", "--store", str(tmp_path), "--attempts", "2", "demo/oci")
+    assert result.exit_code == 1
+    [record] = latest_records(str(tmp_path)).values()
+    assert record.error_class == "ConnectionError" and "127.0.0.1" in record.error_message
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "nothing to crawl"),
+    (["--platform", "linux/amd64", "--all-platforms", "x"], "exclude each other"),
+    (["--tags", "newest", "x"], "positive number"),
+    (["--platform", "amd64", "x"], "os/arch"),
+    (["Not/Valid"], "invalid repository name"),
+])
+def test_usage_errors_exit_2(tmp_path, args, message):
+    result = run("--registry", "http://127.0.0.1:1", "--store", str(tmp_path), *args)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_progress_bar_goes_to_stderr(pushed, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "crawler.cli", "--registry", pushed.url, "--store", str(tmp_path),
+                             "--progress", "demo/schema2"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "crawl:" in result.stderr and "images=1" in result.stderr
+    assert result.stdout.startswith("crawled 1 images: 1 ok")
+
+
+def test_hubscope_group_exposes_crawl(pushed, tmp_path):
+    from jobs.cli import main
+
+    result = CliRunner().invoke(main, ["crawl", "--registry", pushed.url, "--store", str(tmp_path), "demo/oci"])
+    assert result.exit_code == 0, result.output
+    assert "1 ok" in result.output
+
+
+def test_slows_down_as_ratelimit_remaining_nears_zero(proxy):
+    slept = []
+    client = HttpClient(RetryPolicy(slowdown_below_remaining=5, slowdown_s=2.0), sleep=slept.append)
+    proxy.extra_headers.update({"ratelimit-limit": "100;w=21600", "ratelimit-remaining": "50;w=21600"})
+    client.request("GET", f"{proxy.url}/v2/demo/oci/tags/list")
+    assert slept == [] and client.ratelimit.remaining == "50;w=21600"
+    proxy.extra_headers["ratelimit-remaining"] = "2;w=21600"
+    client.request("GET", f"{proxy.url}/v2/demo/oci/tags/list")
+    assert slept == [6.0]  # (5 - 2) x 2 s: the closer to zero, the slower
+
+
+def test_not_found_is_not_retried_and_exhaustion_is_reported(proxy):
+    slept = []
+    client = HttpClient(RetryPolicy(max_attempts=3, backoff_base_s=0.01), sleep=slept.append)
+    assert client.request("GET", f"{proxy.url}/v2/demo/none/tags/list").status_code == 404
+    assert len(proxy.seen) == 1 and slept == []
+    proxy.add(Fault("status", match="/tags/", status=502, times=-1))
+    with pytest.raises(RetriesExhausted, match="HTTP 502 .* after 3 attempts"):
+        client.request("GET", f"{proxy.url}/v2/demo/oci/tags/list")
+    assert len(slept) == 2
