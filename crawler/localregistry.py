@@ -45,12 +45,14 @@ class LocalRegistry:
         htpasswd_path: Optional[str] = None,
         token: Optional[TokenAuthConfig] = None,
         binary: str = "docker-registry",
+        extra_config: str = "",
     ) -> None:
         self.workdir = os.path.abspath(workdir)
         self.port = port or free_port()
         self.htpasswd_path = htpasswd_path
         self.token = token
         self.binary = binary
+        self.extra_config = extra_config  # more top-level YAML, e.g. a ``validation:`` section
         self.process: Optional[subprocess.Popen] = None
 
     @property
@@ -82,7 +84,7 @@ class LocalRegistry:
                 f"    issuer: {self.token.issuer}",
                 f"    rootcertbundle: {self.token.rootcertbundle}",
             ]
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n" + self.extra_config
 
     def start(self, timeout_s: float = 30.0) -> "LocalRegistry":
         if shutil.which(self.binary) is None:

@@ -140,3 +140,37 @@ def test_concurrent_images_share_one_download(pushed, tmp_path):
     assert summary.images_ok == 2
     counted = summary.blobs_downloaded + summary.blobs_present
     assert counted == len(assert_store_verifies(str(tmp_path)))
+
+
+FOREIGN_OK = "validation:\n  manifests:\n    urls:\n      allow: ['^https?://']\n"
+
+
+def test_foreign_layer_from_registry_is_recorded_not_downloaded(corpus, tmp_path):
+    from crawler.localregistry import LocalRegistry, skopeo_copy
+
+    registry = LocalRegistry(str(tmp_path / "registry"), extra_config=FOREIGN_OK).start()
+    try:
+        skopeo_copy(f"oci:{corpus.layout_dir}:oci", f"docker://{registry.host}/demo/oci:latest")
+        check_foreign_layer(registry, corpus, tmp_path / "store")
+    finally:
+        registry.stop()
+
+
+def check_foreign_layer(pushed, corpus, tmp_path):
+    import requests
+
+    oci = corpus.manifest("oci")
+    foreign = {"mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+               "digest": "sha256:" + "cd" * 32, "size": 4096, "urls": ["https://example.invalid/base.tar.gz"]}
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {**oci["config"], "mediaType": "application/vnd.docker.container.image.v1+json"},
+                "layers": [foreign, {**oci["layers"][0], "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip"}]}
+    put = requests.put(f"{pushed.url}/v2/demo/oci/manifests/foreign", data=json.dumps(manifest),
+                       headers={"Content-Type": manifest["mediaType"]})
+    assert put.status_code == 201, put.text
+    crawl(pushed, tmp_path, ("demo/oci", "foreign"))
+    [record] = ok_records(tmp_path)
+    assert record.layers[0].foreign and record.layers[0].urls == ("https://example.invalid/base.tar.gz",)
+    assert not record.layers[1].foreign
+    stored = assert_store_verifies(str(tmp_path))
+    assert "cd" * 32 not in stored and oci["layers"][0]["digest"][7:] in stored
