@@ -25,6 +25,7 @@ from typing import Optional
 
 from crawler.crawl import CrawlOptions, RepoTarget, run_crawl
 from crawler.localregistry import LocalRegistry, skopeo_copy
+from crawler.samplefiles import collect_files
 from crawler.storage import open_store
 from jobs.oci_layout import OciLayout
 
@@ -43,46 +44,19 @@ NORMAL = Size(images=24, base_bytes=12_000_000, runtime_bytes=6_000_000, app_byt
 TINY = Size(images=20, base_bytes=600_000, runtime_bytes=300_000, app_bytes=60_000)
 
 
-def collect(directories: list[str], limit_bytes: int, skip: int = 0, max_file_bytes: int = 2 << 20) -> dict[str, bytes]:
-    """Regular files (sorted walk) from ``directories``, skipping the first ``skip`` bytes' worth, up to a limit."""
-    files: dict[str, bytes] = {}
-    seen = total = 0
-    for top in directories:
-        for dirpath, dirnames, filenames in os.walk(top):
-            dirnames.sort()
-            for name in sorted(filenames):
-                path = os.path.join(dirpath, name)
-                if os.path.islink(path) or not os.path.isfile(path):
-                    continue
-                try:
-                    size = os.path.getsize(path)
-                    if not 0 < size <= max_file_bytes:
-                        continue
-                    seen += size
-                    if seen <= skip:
-                        continue
-                    with open(path, "rb") as fh:
-                        files[path.lstrip("/")] = fh.read()
-                except OSError:
-                    continue
-                total += size
-                if total >= limit_bytes:
-                    return files
-    return files
-
-
 def build_images(workdir: str, size: Size) -> tuple[str, list[str]]:
     """An OCI layout with ``size.images`` tagged images: 3 bases x 2 runtimes share layers; one app layer each."""
     layout = OciLayout(os.path.join(workdir, "layout"))
     compress = lambda raw: gzip.compress(raw, compresslevel=6, mtime=0)  # noqa: E731
-    bases = [collect(["/usr/lib/x86_64-linux-gnu"], size.base_bytes, skip=i * size.base_bytes) for i in range(3)]
-    runtimes = [collect(["/usr/lib/python3.11", "/usr/lib/python3"], size.runtime_bytes),
-                collect(["/usr/share/perl", "/usr/share/perl5"], size.runtime_bytes)]
+    bases = [collect_files(["/usr/lib/x86_64-linux-gnu"], size.base_bytes, skip_bytes=i * size.base_bytes)
+             for i in range(3)]
+    runtimes = [collect_files(["/usr/lib/python3.11", "/usr/lib/python3"], size.runtime_bytes),
+                collect_files(["/usr/share/perl", "/usr/share/perl5"], size.runtime_bytes)]
     app_sources = sorted(d.path for d in os.scandir("/usr/share") if d.is_dir() and d.name not in ("doc", "locale"))
     refs = []
     for i in range(size.images):
-        app = collect([app_sources[i % len(app_sources)], "/usr/share/doc"], size.app_bytes,
-                      skip=(i // len(app_sources)) * size.app_bytes)
+        app = collect_files([app_sources[i % len(app_sources)], "/usr/share/doc"], size.app_bytes,
+                            skip_bytes=(i // len(app_sources)) * size.app_bytes)
         app[f"app/{i}/VERSION"] = f"bench image {i}\n".encode()
         desc = layout.image([bases[i % 3], runtimes[i % 2], app], compress=compress,
                             created=f"2024-01-{1 + i % 28:02d}T00:00:00Z")

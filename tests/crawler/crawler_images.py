@@ -8,32 +8,13 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Optional
 
+from crawler.samplefiles import collect_files
 from jobs.oci_layout import OciLayout, docker_archive
 
 
-def real_files(directories: list[str], limit_bytes: int, prefix: str, max_file_bytes: int = 4 << 20) -> dict[str, bytes]:
-    """Regular files under ``directories`` (sorted walk) up to ``limit_bytes``, re-rooted under ``prefix``."""
-    files: dict[str, bytes] = {}
-    total = 0
-    for top in directories:
-        for dirpath, dirnames, filenames in os.walk(top):
-            dirnames.sort()
-            for name in sorted(filenames):
-                path = os.path.join(dirpath, name)
-                if os.path.islink(path) or not os.path.isfile(path):
-                    continue
-                try:
-                    size = os.path.getsize(path)
-                    if size == 0 or size > max_file_bytes:
-                        continue
-                    with open(path, "rb") as fh:
-                        data = fh.read()
-                except OSError:
-                    continue
-                files[f"{prefix}{path.lstrip('/')}"] = data
-                total += len(data)
-                if total >= limit_bytes:
-                    return files
+def real_files(directories: list[str], limit_bytes: int, prefix: str) -> dict[str, bytes]:
+    """Real files under ``directories`` re-rooted under ``prefix``; fails if there are none."""
+    files = collect_files(directories, limit_bytes, prefix)
     if not files:
         raise RuntimeError(f"no readable files under {directories}")
     return files
