@@ -198,6 +198,7 @@ class Authenticator:
         self.clock = clock
         self._lock = threading.Lock()
         self._tokens: dict[tuple[str, str, str], _Token] = {}
+        self._key_locks: dict[tuple[str, str, str], threading.Lock] = {}
         self._challenge: Optional[Challenge] = None
         self._creds_loaded = False
         self._creds: Optional[Credentials] = None
@@ -227,8 +228,12 @@ class Authenticator:
     def _key(challenge: Challenge, scope: Optional[str]) -> tuple[str, str, str]:
         return (challenge.get("realm") or "", challenge.get("service") or "", scope or "")
 
-    def respond(self, www_authenticate: str, scope: Optional[str]) -> str:
-        """Handle a 401 challenge; return the header to retry with, or raise ``AuthError``."""
+    def respond(self, www_authenticate: str, scope: Optional[str], failed: Optional[str] = None) -> str:
+        """Handle a 401 challenge; return the header to retry with, or raise ``AuthError``.
+
+        ``failed`` is the Authorization the rejected request carried: a cached token other than
+        that one (another thread just fetched it) is reused, so concurrent 401s cost one token.
+        """
         challenge = parse_challenge(www_authenticate)
         with self._lock:
             self._challenge = challenge
@@ -240,9 +245,17 @@ class Authenticator:
         if challenge.scheme != "bearer":
             raise AuthError(f"unsupported auth scheme {challenge.scheme!r} from {self.registry}")
         scope = scope or challenge.get("scope")
-        token = self._fetch_token(challenge, scope)
+        key = self._key(challenge, scope)
         with self._lock:
-            self._tokens[self._key(challenge, scope)] = token
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                cached = self._tokens.get(key)
+            if cached and cached.expires_at > self.clock() and f"Bearer {cached.value}" != failed:
+                return f"Bearer {cached.value}"
+            token = self._fetch_token(challenge, scope)
+            with self._lock:
+                self._tokens[key] = token
         return f"Bearer {token.value}"
 
     def _fetch_token(self, challenge: Challenge, scope: Optional[str]) -> _Token:

@@ -99,6 +99,7 @@ class HttpClient:
         self._local = threading.local()
         self._lock = threading.Lock()
         self.ratelimit = RateLimitSeen()
+        self._pause_until = 0.0  # monotonic time before which no request is sent (after a 429)
 
     @property
     def session(self) -> requests.Session:
@@ -111,6 +112,12 @@ class HttpClient:
             session.headers["User-Agent"] = self.user_agent
             self._local.session = session
         return session
+
+    def _wait_for_pause(self) -> None:
+        with self._lock:
+            delay = self._pause_until - time.monotonic()
+        if delay > 0:
+            self.sleep(delay)
 
     def _observe(self, response: requests.Response) -> None:
         limit = response.headers.get("ratelimit-limit")
@@ -151,6 +158,7 @@ class HttpClient:
         headers = headers or {}
         for attempt in range(1, self.policy.max_attempts + 1):
             last = attempt == self.policy.max_attempts
+            self._wait_for_pause()
             try:
                 response = self._send_once(method, url, headers, stream)
             except (requests.ConnectionError, requests.Timeout) as exc:
@@ -173,5 +181,9 @@ class HttpClient:
                 wait = max(wait, retry_after)
             response.close()
             log.info("%s %s: HTTP %d; retry %d in %.1f s", method, url, response.status_code, attempt, wait)
-            self.sleep(wait)
+            if response.status_code == 429:  # rate limited: every worker of this client pauses, not just us
+                with self._lock:
+                    self._pause_until = max(self._pause_until, time.monotonic() + wait)
+            else:
+                self.sleep(wait)
         raise AssertionError("unreachable")

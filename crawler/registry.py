@@ -89,7 +89,7 @@ class RegistryClient:
         if response.status_code == 401 and "WWW-Authenticate" in response.headers:
             challenge = response.headers["WWW-Authenticate"]
             response.close()
-            headers["Authorization"] = self.auth.respond(challenge, scope)
+            headers["Authorization"] = self.auth.respond(challenge, scope, headers.get("Authorization"))
             response = self.http.request(method, url, headers=headers, stream=stream)
             if response.status_code == 401:
                 response.close()
@@ -158,7 +158,8 @@ class RegistryClient:
         url = f"{self.base_url}/v2/{repository}/blobs/{desc.digest}"
         received = 0
         for attempt in (1, 2):
-            writer = store.writer(desc.digest, desc.size_bytes)
+            # first attempt: continue a part file a killed crawler left behind, if there is one
+            writer = store.writer(desc.digest, desc.size_bytes, resume=attempt == 1)
             resumes = 0
             try:
                 while True:

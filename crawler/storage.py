@@ -5,6 +5,7 @@ re-created from their URL inside Spark tasks, so everything needed to open one i
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import tempfile
@@ -56,7 +57,7 @@ class BlobStore(Protocol):
     def size(self, digest: Digest) -> Optional[int]: ...
     def open_read(self, digest: Digest) -> BinaryIO: ...
     def read_bytes(self, digest: Digest) -> bytes: ...
-    def writer(self, digest: Digest, expected_size: Optional[int] = None) -> BlobWriter: ...
+    def writer(self, digest: Digest, expected_size: Optional[int] = None, resume: bool = False) -> BlobWriter: ...
     def put_bytes(self, digest: Digest, data: bytes) -> None: ...
     def digests(self) -> Iterator[Digest]: ...
 
@@ -100,28 +101,72 @@ class VerifyingWriter:
 
 
 class _LocalWriter(VerifyingWriter):
-    def __init__(self, store: "LocalBlobStore", digest: Digest, expected_size: Optional[int]) -> None:
+    """Writes ``tmp/<hex>-<random>.part`` under an exclusive ``flock``, renamed into place once verified.
+
+    The lock marks the part file as live: when its process dies the kernel drops the lock, and a
+    later writer for the same digest with ``resume=True`` may adopt the file, rehash it and go on
+    from where it stopped (a ranged request).
+    """
+
+    def __init__(self, store: "LocalBlobStore", digest: Digest, expected_size: Optional[int],
+                 resume: bool = False) -> None:
         super().__init__(digest, expected_size)
         self.store = store
+        self.resumed_from = 0
         tmp_dir = os.path.join(store.root, TEMP_DIR)
         os.makedirs(tmp_dir, exist_ok=True)
-        fd, self.temp_path = tempfile.mkstemp(prefix=f"{digest.hex[:16]}-", suffix=".part", dir=tmp_dir)
+        if resume and self._adopt(tmp_dir):
+            return
+        # created as .new and locked before it is renamed to .part, so no one can adopt it meanwhile
+        fd, new_path = tempfile.mkstemp(prefix=f"{digest.hex}-", suffix=".new", dir=tmp_dir)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self.temp_path = new_path[: -len(".new")] + ".part"
+        os.rename(new_path, self.temp_path)
         self._fh = os.fdopen(fd, "wb")
+
+    def _adopt(self, tmp_dir: str) -> bool:
+        for name in sorted(os.listdir(tmp_dir)):
+            if not (name.startswith(f"{self.digest.hex}-") and name.endswith(".part")):
+                continue
+            path = os.path.join(tmp_dir, name)
+            try:
+                fh = open(path, "r+b")
+            except FileNotFoundError:
+                continue
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if os.stat(path).st_ino != os.fstat(fh.fileno()).st_ino:
+                    raise FileNotFoundError(path)  # published or replaced before we locked it
+            except (BlockingIOError, FileNotFoundError):  # a live writer holds it, or it is gone
+                fh.close()
+                continue
+            while chunk := fh.read(CHUNK):
+                self._hash.update(chunk)
+                self.written += len(chunk)
+            if self.expected_size is not None and self.written > self.expected_size:
+                fh.close()
+                os.unlink(path)
+                self._hash, self.written = hashlib.sha256(), 0
+                continue
+            self._fh, self.temp_path, self.resumed_from = fh, path, self.written
+            return True
+        return False
 
     def _sink(self, data: bytes) -> None:
         self._fh.write(data)
 
     def _publish(self) -> None:
-        self._fh.close()
+        self._fh.flush()
         final = self.store.path(self.digest)
         os.makedirs(os.path.dirname(final), exist_ok=True)
         os.replace(self.temp_path, final)  # atomic on one filesystem: readers see all or nothing
+        self._fh.close()  # only now drop the lock
 
     def abort(self) -> None:
+        if os.path.exists(self.temp_path):  # unlink while still holding the lock
+            os.unlink(self.temp_path)
         if not self._fh.closed:
             self._fh.close()
-        if os.path.exists(self.temp_path):
-            os.unlink(self.temp_path)
 
 
 class LocalBlobStore:
@@ -151,8 +196,9 @@ class LocalBlobStore:
         with self.open_read(digest) as fh:
             return fh.read()
 
-    def writer(self, digest: Digest, expected_size: Optional[int] = None) -> _LocalWriter:
-        return _LocalWriter(self, digest, expected_size)
+    def writer(self, digest: Digest, expected_size: Optional[int] = None, resume: bool = False) -> _LocalWriter:
+        """A verifying writer; ``resume`` adopts a part file a dead process left for this digest."""
+        return _LocalWriter(self, digest, expected_size, resume)
 
     def put_bytes(self, digest: Digest, data: bytes) -> None:
         put_verified(self, digest, data)

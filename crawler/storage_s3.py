@@ -117,7 +117,8 @@ class S3BlobStore:
         finally:
             body.close()
 
-    def writer(self, digest: Digest, expected_size: Optional[int] = None) -> _S3Writer:
+    def writer(self, digest: Digest, expected_size: Optional[int] = None, resume: bool = False) -> _S3Writer:
+        """A verifying writer (``resume`` is accepted for the protocol; S3 spools are never left behind)."""
         return _S3Writer(self, digest, expected_size)
 
     def put_bytes(self, digest: Digest, data: bytes) -> None:

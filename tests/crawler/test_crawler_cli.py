@@ -96,3 +96,35 @@ def test_not_found_is_not_retried_and_exhaustion_is_reported(proxy):
     with pytest.raises(RetriesExhausted, match="HTTP 502 .* after 3 attempts"):
         client.request("GET", f"{proxy.url}/v2/demo/oci/tags/list")
     assert len(slept) == 2
+
+
+def test_a_429_pauses_every_worker_of_the_client(proxy):
+    import threading
+    import time
+
+    client = HttpClient(RetryPolicy(backoff_base_s=0.01))
+    proxy.add(Fault("status", match="/manifests/", status=429, retry_after="1", times=1))
+    first = threading.Thread(target=client.request, args=("GET", f"{proxy.url}/v2/demo/oci/manifests/latest"),
+                             kwargs={"headers": {"Accept": "application/vnd.oci.image.manifest.v1+json"}})
+    first.start()
+    while not proxy.seen:
+        time.sleep(0.01)
+    client.request("GET", f"{proxy.url}/v2/demo/oci/tags/list")  # another worker, another URL
+    first.join()
+    limited = proxy.seen[0]
+    other = next(s for s in proxy.seen if "/tags/" in s.path)
+    assert limited.action == "status" and other.at - limited.at >= 0.9
+
+
+def test_concurrent_401s_fetch_one_token(token_registry):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from crawler.registry import RegistryClient
+
+    registry, server = token_registry
+    client = RegistryClient(registry.url)
+    before = len(server.requests)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: client.tags("demo/schema2"), range(8)))
+    assert results == [["latest"]] * 8
+    assert len(server.requests) - before == 1

@@ -140,11 +140,17 @@ def test_sigkill_mid_blob_then_rerun(proxy, corpus, tmp_path):
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     assert big["digest"][7:] not in assert_store_verifies(str(store))  # nothing half-written published
-    assert any((store / "tmp").iterdir())  # the torn temp file is left behind...
+    assert any((store / "tmp").iterdir())  # the torn part file is left behind...
 
+    partial = sum(p.stat().st_size for p in (store / "tmp").iterdir())
+    proxy.seen.clear()
     rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr
     assert "1 ok, 0 errors" in rerun.stdout
+    # the rerun adopted the dead process's part file and asked only for the rest, with a closed range
+    [resumed] = [s for s in proxy.seen if big["digest"] in s.path]
+    assert resumed.range == f"bytes={partial}-{big['size'] - 1}"
+    assert list((store / "tmp").iterdir()) == []
     stored = assert_store_verifies(str(store))
     record = only_record(store)
     expected = {record.manifest_digest, record.config_digest, *[layer.digest for layer in record.layers]}
