@@ -27,7 +27,7 @@ from crawler.auth import CredentialSource
 from crawler.blobs import BlobLedger
 from crawler.digest import Digest
 from crawler.http import HttpClient, RetryPolicy
-from crawler.manifest import ImageIndex, ImageManifest, Platform, schema1_payload, select_platforms
+from crawler.manifest import ImageIndex, ImageManifest, Platform, parse_manifest, schema1_payload, select_platforms
 from crawler.records import CrawlRecord, RecordLog, latest_records
 from crawler.recording import image_record, platform_of_config, record_blob_digests
 from crawler.registry import RegistryClient
@@ -182,6 +182,10 @@ class Crawler:
                             counts.downloaded_bytes, counts.present, self.log.path, tuple(listing_errors))
 
     def _error(self, target: RepoTarget, tag: str, exc: BaseException, started: float, **kw) -> None:
+        """Record a failure; before the platform is known, a single requested platform keys the record,
+        so a later success for that platform supersedes it in ``latest_records``."""
+        if kw.get("platform") is None and self.options.platforms and len(self.options.platforms) == 1:
+            kw["platform"] = str(self.options.platforms[0])
         self._append(image_record(registry=self.registry, repository=target.repository, tag=tag, source="registry",
                                   image=kw.pop("image", None), started_at=started, error=exc,
                                   metadata=target.metadata, **kw))
@@ -232,19 +236,39 @@ class Crawler:
 
     # -- one tag ----------------------------------------------------------------------------------
     def _already_done(self, target: RepoTarget, tag: str) -> bool:
-        previous = [r for r in self._previous.get((target.repository, tag), []) if r.status == "ok"]
-        if not previous:
+        """True when the tag still points where an earlier ok crawl found it and nothing it needs is missing.
+
+        For an index, the stored index blob says which platforms this run wants; each must have
+        an ok record (so a platform that failed, or one newly asked for, is fetched again).
+        """
+        ok = [r for r in self._previous.get((target.repository, tag), []) if r.status == "ok"]
+        if not ok:
             return False
         try:
-            current = str(self.client.head_manifest(target.repository, tag))
+            current = self.client.head_manifest(target.repository, tag)
         except Exception as exc:
             log.info("HEAD %s:%s failed (%s); fetching", target.repository, tag, exc)
             return False
-        if not all(current in (r.index_digest, r.manifest_digest) for r in previous):
+        if current is None:
             return False
-        if not all(self.store.exists(Digest.parse(d)) for r in previous for d in record_blob_digests(r)):
+        done = [r for r in ok if r.index_digest == str(current)]
+        if done:
+            if not self.store.exists(current):
+                return False
+            index = parse_manifest(self.store.read_bytes(current))
+            if not isinstance(index, ImageIndex):
+                return False
+            wanted = {str(d.digest) for d in select_platforms(index, self.options.platforms)}
+            if not wanted or not wanted <= {r.manifest_digest for r in done}:
+                return False
+            done = [r for r in done if r.manifest_digest in wanted]
+        else:
+            done = [r for r in ok if r.index_digest is None and r.manifest_digest == str(current)][:1]
+            if not done:
+                return False
+        if not all(self.store.exists(Digest.parse(d)) for r in done for d in record_blob_digests(r)):
             return False
-        self.tally.add("skipped", len(previous))
+        self.tally.add("skipped", len(done))
         return True
 
     def _crawl_tag(self, target: RepoTarget, tag: str) -> None:

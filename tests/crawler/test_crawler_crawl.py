@@ -174,3 +174,52 @@ def check_foreign_layer(pushed, corpus, tmp_path):
     assert not record.layers[1].foreign
     stored = assert_store_verifies(str(tmp_path))
     assert "cd" * 32 not in stored and oci["layers"][0]["digest"][7:] in stored
+
+
+def test_rerun_fetches_platforms_newly_asked_for(pushed, tmp_path):
+    crawl(pushed, tmp_path, "demo/multi")
+    again = crawl(pushed, tmp_path, "demo/multi", platforms=None)
+    # both platforms recorded; only arm64's manifest, config and own layer are new (the base is shared)
+    assert (again.images_ok, again.images_skipped, again.blobs_downloaded) == (2, 0, 3)
+    assert sorted(r.platform for r in ok_records(tmp_path)) == ["linux/amd64", "linux/arm64/v8"]
+    third = crawl(pushed, tmp_path, "demo/multi", platforms=None)
+    assert (third.images_ok, third.images_skipped, third.blobs_downloaded) == (0, 2, 0)
+
+
+def test_rerun_retries_a_platform_that_failed(proxy, corpus, tmp_path):
+    from crawler_services import Fault
+
+    arm64 = json.loads(open(f"{corpus.layout_dir}/blobs/sha256/{corpus.descriptors['multi']['digest'][7:]}").read())
+    arm64_digest = next(m["digest"] for m in arm64["manifests"] if m["platform"]["architecture"] == "arm64")
+    proxy.add(Fault("status", match=f"/manifests/{arm64_digest}", status=404, times=-1))
+    first = run_crawl(proxy.url, str(tmp_path), [RepoTarget("demo/multi")], options=fast_options(platforms=None))
+    assert (first.images_ok, first.images_error) == (1, 1)
+    proxy.reset()
+    second = run_crawl(proxy.url, str(tmp_path), [RepoTarget("demo/multi")], options=fast_options(platforms=None))
+    assert second.images_ok == 2  # the index is fetched again; amd64's blobs are already present
+    assert {r.platform: r.status for r in latest_records(str(tmp_path)).values()} == {
+        "linux/amd64": "ok", "linux/arm64/v8": "ok"}
+
+
+def test_rerun_follows_a_moved_tag(pushed, corpus, tmp_path):
+    from crawler.localregistry import skopeo_copy
+
+    skopeo_copy(f"oci:{corpus.layout_dir}:y2020", f"docker://{pushed.host}/demo/moving:latest")
+    crawl(pushed, tmp_path, "demo/moving")
+    skopeo_copy(f"oci:{corpus.layout_dir}:y2025", f"docker://{pushed.host}/demo/moving:latest")
+    again = crawl(pushed, tmp_path, "demo/moving")
+    assert (again.images_ok, again.images_skipped) == (1, 0)
+    [record] = ok_records(tmp_path)
+    assert record.manifest_digest == corpus.descriptors["y2025"]["digest"]
+
+
+def test_success_supersedes_an_earlier_missing_tag_error(pushed, corpus, tmp_path):
+    from crawler.localregistry import skopeo_copy
+
+    crawl(pushed, tmp_path, "demo/late")
+    [error] = latest_records(str(tmp_path)).values()
+    assert error.status == "error" and error.platform == "linux/amd64"
+    skopeo_copy(f"oci:{corpus.layout_dir}:oci", f"docker://{pushed.host}/demo/late:latest")
+    crawl(pushed, tmp_path, "demo/late")
+    [record] = latest_records(str(tmp_path)).values()  # one item: the ok record replaced the error
+    assert record.status == "ok"
