@@ -110,11 +110,18 @@ def _file(name: str, content: bytes, mode: int = 0o644) -> tuple[tarfile.TarInfo
     return info, content
 
 
-def _slim_layer_extra() -> list[tuple[tarfile.TarInfo, bytes | None]]:
-    """A "clean-up" layer: overwrite os-release, delete the timezone data (whiteouts), as real Dockerfiles do."""
+def _slim_layer_extra(python_deb: str) -> list[tuple[tarfile.TarInfo, bytes | None]]:
+    """A "clean-up" layer as real Dockerfiles write them: a ``chmod`` that copies a whole binary up
+    a layer, an overwritten config file, deleted files and directories (whiteouts), an opaque directory."""
     os_release = b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm) slim"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n'
-    return [
+    extra: list[tuple[tarfile.TarInfo, bytes | None]] = []
+    for info, content in deb_members(python_deb):
+        if info.name == "usr/bin/python3.11":
+            info.mode = 0o700  # `RUN chmod 700 /usr/bin/python3.11`: same bytes stored again
+            extra.append((info, content))
+    return extra + [
         _file("usr/lib/os-release", os_release),
+        _file("usr/lib/python3.11/pydoc_data/.wh.topics.py", b""),  # a deleted file still costs its bytes below
         _file("usr/share/.wh.zoneinfo", b""),  # deletes a whole directory of the base layer
         _file("usr/share/doc/.wh..wh..opq", b""),  # opaque: hide everything the lower layers put here
         _file("usr/share/doc/README.slim", b"Documentation removed to save space.\n"),
@@ -128,7 +135,7 @@ def build_layers(cache_dir: str) -> dict[str, bytes]:
     group_debs = {name: [debs[p] for p in pkgs] for name, pkgs in PACKAGE_GROUPS.items()}
     layers = {name: layer_tar(paths) for name, paths in group_debs.items()}
     layers["base+tools"] = layer_tar(group_debs["base"] + group_debs["tools"])
-    layers["slim"] = layer_tar([], extra=_slim_layer_extra())
+    layers["slim"] = layer_tar([], extra=_slim_layer_extra(debs["python3.11-minimal"]))
     return layers
 
 

@@ -34,6 +34,7 @@ def get_spark(app_name: str = "hubscope", master: Optional[str] = None, shuffle_
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.ui.showConsoleProgress", "false")  # jobs log their own progress
         .config("spark.driver.memory", os.environ.get("HUBSCOPE_DRIVER_MEMORY", "2g"))
     )
     if not os.environ.get("HUBSCOPE_SPARK_PUBLIC"):
