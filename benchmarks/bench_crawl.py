@@ -20,8 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from crawler.crawl import CrawlOptions, RepoTarget, run_crawl
 from crawler.localregistry import LocalRegistry, skopeo_copy
@@ -30,9 +29,8 @@ from crawler.storage import open_store
 from jobs.oci_layout import OciLayout
 
 
-@dataclass(frozen=True)
-class Size:
-    """How big a corpus to build."""
+class Size(NamedTuple):
+    """How big a corpus to build (a NamedTuple: benchmarks/run.py loads this file without registering it)."""
 
     images: int
     base_bytes: int

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -347,14 +346,14 @@ def run_crawl(registry_url: str, store: Union[BlobStore, StoreConfig, str], targ
     return crawler.run(targets)
 
 
-_TAGGED = re.compile(r"^(?P<repo>[^@]+?)(?::(?P<tag>[\w][\w.-]{0,127}))?$")
-
-
 def parse_target(text: str, registry: str, metadata: Optional[dict] = None) -> RepoTarget:
-    """``name[:tag]`` -> RepoTarget, with Docker Hub names normalised (implicit ``library/``)."""
-    from crawler.reference import normalize_repository
+    """``[host/]name[:tag|@digest]`` -> RepoTarget for ``registry``, Docker Hub names normalised (``library/``).
 
-    match = _TAGGED.match(text.strip())
-    if not match:
-        raise ValueError(f"not a repository[:tag]: {text!r}")
-    return RepoTarget(normalize_repository(registry, match.group("repo")), match.group("tag"), dict(metadata or {}))
+    A host prefix must name ``registry`` itself (``docker.io/nginx`` is fine for Docker Hub).
+    """
+    from crawler.reference import normalize_registry, parse_reference
+
+    ref = parse_reference(text, default_registry=registry)
+    if ref.registry != normalize_registry(registry):
+        raise ValueError(f"{text!r} names registry {ref.registry}, but this crawl is of {normalize_registry(registry)}")
+    return RepoTarget(ref.repository, ref.digest or ref.tag, dict(metadata or {}))

@@ -119,3 +119,13 @@ def test_retry_after_and_ratelimit_parsing():
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
     assert parse_ratelimit("97;w=21600") == 97 and parse_ratelimit(None) is None
+
+
+def test_parse_target_accepts_the_registry_prefix_only():
+    from crawler.crawl import parse_target
+
+    assert parse_target("docker.io/nginx:1.27", "registry-1.docker.io") == parse_target("nginx:1.27", "docker.io")
+    assert parse_target("nginx", "registry-1.docker.io").repository == "library/nginx"
+    assert parse_target(f"127.0.0.1:5000/demo/app@{D1}", "127.0.0.1:5000").tag == D1
+    with pytest.raises(ValueError, match="names registry quay.io"):
+        parse_target("quay.io/x/y", "127.0.0.1:5000")
