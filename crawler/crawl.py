@@ -14,6 +14,7 @@ is recorded beside its item (error class + message) and the crawl goes on.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -26,7 +27,8 @@ from crawler.auth import CredentialSource
 from crawler.blobs import BlobLedger
 from crawler.digest import Digest
 from crawler.http import HttpClient, RetryPolicy
-from crawler.manifest import ImageIndex, ImageManifest, Platform, parse_manifest, schema1_payload, select_platforms
+from crawler.manifest import (ImageIndex, ImageManifest, Platform, parse_manifest, schema1_payload, schema1_platform,
+                              select_platforms)
 from crawler.records import CrawlRecord, RecordLog, latest_records
 from crawler.recording import image_record, platform_of_config, record_blob_digests
 from crawler.registry import RegistryClient
@@ -316,6 +318,10 @@ class Crawler:
                     error = error or exc
             if image.config is not None and platform is None and self.store.exists(image.config.digest):
                 platform = platform_of_config(self.store.read_bytes(image.config.digest))
+            if image.config is None:  # schema1: platform from the manifest, layer sizes from the store
+                platform = platform or schema1_platform(image.raw)
+                image = dataclasses.replace(image, layers=tuple(
+                    dataclasses.replace(d, size_bytes=self.store.size(d.digest)) for d in image.layers))
         except Exception as exc:
             error = exc
         self._append(image_record(registry=self.registry, repository=target.repository, tag=tag, source="registry",

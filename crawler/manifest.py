@@ -130,6 +130,17 @@ def schema1_digest(raw: bytes) -> Digest:
     return Digest.of_bytes(schema1_payload(raw))
 
 
+def schema1_platform(raw: bytes) -> Optional[str]:
+    """``os/architecture`` of a schema1 manifest (``architecture`` field, ``os`` from the newest v1Compatibility)."""
+    try:
+        doc = json.loads(raw)
+        history = doc.get("history") or [{}]
+        os_name = json.loads(history[0].get("v1Compatibility") or "{}").get("os") or "linux"
+        return f"{os_name}/{doc['architecture']}" if doc.get("architecture") else None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 def _media_type_of(doc: dict, content_type: Optional[str]) -> str:
     declared = doc.get("mediaType")
     if declared:

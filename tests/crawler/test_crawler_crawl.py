@@ -223,3 +223,31 @@ def test_success_supersedes_an_earlier_missing_tag_error(pushed, corpus, tmp_pat
     crawl(pushed, tmp_path, "demo/late")
     [record] = latest_records(str(tmp_path)).values()  # one item: the ok record replaced the error
     assert record.status == "ok"
+
+
+SCHEMA1_OK = "compatibility:\n  schema1:\n    enabled: true\n"
+
+
+def test_schema1_legacy_image(corpus, tmp_path):
+    from crawler.localregistry import LocalRegistry, skopeo_copy
+
+    registry = LocalRegistry(str(tmp_path / "registry"), extra_config=SCHEMA1_OK).start()
+    try:
+        skopeo_copy(f"oci:{corpus.layout_dir}:schema2", f"docker://{registry.host}/demo/old:v1", ["--format", "v2s1"])
+        summary = crawl(registry, tmp_path / "store", ("demo/old", "v1"))
+        import requests
+
+        served = requests.head(f"{registry.url}/v2/demo/old/manifests/v1",
+                               headers={"Accept": "application/vnd.docker.distribution.manifest.v1+prettyjws"})
+    finally:
+        registry.stop()
+    assert summary.images_ok == 1
+    [record] = ok_records(tmp_path / "store")
+    assert record.manifest_media_type == "application/vnd.docker.distribution.manifest.v1+prettyjws"
+    assert record.manifest_digest == served.headers["Docker-Content-Digest"]  # libtrust payload digest
+    assert record.config_digest is None and record.platform == "linux/amd64"
+    schema2_layers = [d["digest"] for d in corpus.manifest("schema2")["layers"]]
+    assert [layer.digest for layer in record.layers] == schema2_layers  # base first, as in schema2
+    assert record.compressed_bytes == sum(d["size"] for d in corpus.manifest("schema2")["layers"])
+    stored = assert_store_verifies(str(tmp_path / "store"))
+    assert record.manifest_digest[7:] in stored  # the signed payload, addressable by its digest
