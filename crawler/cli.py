@@ -63,6 +63,9 @@ def _registry_url(value: str) -> str:
               help="Docker Hub API base (for search and namespace listing).")
 @click.option("--tags", default="latest", callback=_tags, show_default=True,
               help="Which tags: latest, all, or N (the N most recently created).")
+@click.option("--recent-by", type=click.Choice(["auto", "hub", "config"]), default="auto", show_default=True,
+              help="For --tags N: rank tags by Docker Hub's last_updated (hub) or by image creation (config); "
+                   "auto = hub on Docker Hub.")
 @click.option("--platform", "platforms", multiple=True, callback=_platform, metavar="OS/ARCH[/VARIANT]",
               help="Platform to fetch from multi-platform images (repeatable; default linux/amd64).")
 @click.option("--all-platforms", is_flag=True, help="Fetch every platform (attestations are always skipped).")
@@ -90,7 +93,7 @@ def _registry_url(value: str) -> str:
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
 @click.option("--run-id", default=None, help="Name of this run's record file (default: a new id).")
 def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, hub_namespace, hub_limit, hub_url,
-          tags, platforms, all_platforms, concurrency, attempts, username, password, docker_config, s3_endpoint, s3_region,
+          tags, recent_by, platforms, all_platforms, concurrency, attempts, username, password, docker_config, s3_endpoint, s3_region,
           s3_access_key, s3_secret_key, archives, layouts, docker_daemon, docker_host, daemon_image, no_resume,
           progress, run_id) -> None:
     """Fetch images into a verified, content-addressed blob store and append one record per image.
@@ -125,7 +128,8 @@ def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, 
         raise click.UsageError(str(exc)) from exc
     options = CrawlOptions(tags=tags, platforms=None if all_platforms else (platforms or CrawlOptions().platforms),
                            concurrency=concurrency, resume=not no_resume,
-                           retry=dataclasses.replace(RetryPolicy(), max_attempts=attempts))
+                           retry=dataclasses.replace(RetryPolicy(), max_attempts=attempts), recent_by=recent_by,
+                           hub_api=hub_url)
     credentials = default_credentials(username, password, docker_config)
     show_progress = sys.stderr.isatty() if progress is None else progress
     summaries: list[CrawlSummary] = []

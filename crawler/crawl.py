@@ -30,6 +30,7 @@ from crawler.http import HttpClient, RetryPolicy
 from crawler.manifest import (ImageIndex, ImageManifest, Platform, parse_manifest, schema1_payload, schema1_platform,
                               select_platforms)
 from crawler.records import CrawlRecord, RecordLog, latest_records
+from crawler.reference import is_docker_hub
 from crawler.recording import image_record, platform_of_config, record_blob_digests
 from crawler.registry import RegistryClient
 from crawler.storage import BlobStore, StoreConfig, open_store
@@ -48,12 +49,19 @@ class CrawlOptions:
     concurrency: int = 4  # parallel requests in flight against the registry
     resume: bool = True  # skip items already ok with all their blobs present
     retry: RetryPolicy = RetryPolicy()
+    # how "most recent" is decided for tags=N: "hub" = Docker Hub's tag listing (last_updated, no pulls),
+    # "config" = the image config's created time (costs a manifest + config fetch per tag),
+    # "auto" = hub for Docker Hub, config elsewhere
+    recent_by: str = "auto"
+    hub_api: str = "https://hub.docker.com"
 
     def __post_init__(self) -> None:
         if self.tags not in ("latest", "all") and not (self.tags.isdigit() and int(self.tags) > 0):
             raise ValueError(f"tags must be 'latest', 'all' or a positive number, not {self.tags!r}")
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if self.recent_by not in ("auto", "hub", "config"):
+            raise ValueError(f"recent_by must be auto, hub or config, not {self.recent_by!r}")
 
 
 @dataclass(frozen=True)
@@ -210,10 +218,15 @@ class Crawler:
             return [target.tag]
         if self.options.tags == "latest":
             return ["latest"]
-        tags = self.client.tags(target.repository)
         if self.options.tags == "all":
-            return tags
-        return self._most_recent(target.repository, tags, int(self.options.tags))
+            return self.client.tags(target.repository)
+        n = int(self.options.tags)
+        by_hub = self.options.recent_by == "hub" or (self.options.recent_by == "auto" and is_docker_hub(self.registry))
+        if by_hub:
+            from crawler.sources import hub_recent_tags
+
+            return hub_recent_tags(target.repository, n, self.client.http, self.options.hub_api)
+        return self._most_recent(target.repository, self.client.tags(target.repository), n)
 
     def _most_recent(self, repository: str, tags: Sequence[str], n: int) -> list[str]:
         """Rank tags by their image's config ``created`` (the registry API has no tag dates)."""

@@ -76,6 +76,23 @@ def hub_namespace(namespace: str, http: Optional[HttpClient] = None, api: str = 
         url = urljoin(url, nxt) if nxt else None
 
 
+def hub_recent_tags(repository: str, n: int, http: Optional[HttpClient] = None, api: str = DOCKER_HUB_API) -> list[str]:
+    """The ``n`` most recently updated tags from ``/v2/repositories/NS/NAME/tags?ordering=last_updated``.
+
+    Docker Hub's own dates, at no pull cost (the registry API has no tag dates at all).
+    """
+    http = http or HttpClient()
+    url: Optional[str] = (f"{api.rstrip('/')}/v2/repositories/{repository}/tags?"
+                          + urlencode({"page_size": min(n, HUB_PAGE_SIZE), "ordering": "last_updated"}))
+    tags: list[str] = []
+    while url and len(tags) < n:
+        body = _get_json(http, url)
+        tags += [item["name"] for item in body.get("results") or [] if item.get("name")]
+        nxt = body.get("next")
+        url = urljoin(url, nxt) if nxt else None
+    return tags[:n]
+
+
 def catalog(client: RegistryClient, page_size: int = 100) -> Iterator[RepoTarget]:
     """Every repository in the registry's ``_catalog`` (Link pagination)."""
     for name in client.catalog(page_size):

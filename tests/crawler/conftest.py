@@ -141,7 +141,12 @@ def hub(pushed):
     namespace = [{"name": n, "namespace": "demo", "repository_type": "image", "status": 1, "is_private": False,
                   "star_count": 10 * i, "pull_count": 1000 * (i + 1), "last_updated": f"2025-0{i + 1}-01T00:00:00Z",
                   "description": f"{n} fixture"} for i, n in enumerate(names)]
-    server = HubStandIn(search, {"demo": namespace}).start()
+    # Hub's dates say y2020 was re-pushed last: "most recent" by Hub differs from "newest image"
+    updated = {"y2020": "2025-09-01T00:00:00Z", "y2023": "2025-05-01T00:00:00Z", "y2024": "2024-07-01T00:00:00Z",
+               "y2025": "2025-01-01T00:00:00Z"}
+    tags = {"demo/tagged": [{"name": n, "last_updated": d, "full_size": 1000, "tag_status": "active"}
+                            for n, d in sorted(updated.items())]}
+    server = HubStandIn(search, {"demo": namespace}, tags).start()
     yield server
     server.stop()
 

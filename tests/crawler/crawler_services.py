@@ -313,6 +313,20 @@ class _HubHandler(BaseHTTPRequestHandler):
             self._json({"total": len(hits), "results": hits[start:start + size]})
             return
         parts = url.path.strip("/").split("/")
+        if len(parts) == 5 and parts[:2] == ["v2", "repositories"] and parts[4] == "tags":
+            tags = owner.tags.get(f"{parts[2]}/{parts[3]}")
+            if tags is None:
+                self._json({"message": "object not found", "errinfo": {}}, 404)
+                return
+            if query.get("ordering") == "last_updated":
+                tags = sorted(tags, key=lambda t: t["last_updated"], reverse=True)
+            page, size = int(query.get("page", 1)), min(int(query.get("page_size", 10)), 100)
+            more = page * size < len(tags)
+            nxt = (f"http://127.0.0.1:{owner.port}{url.path}?page={page + 1}&page_size={size}"
+                   f"&ordering={query.get('ordering', '')}")
+            self._json({"count": len(tags), "next": nxt if more else None, "previous": None,
+                        "results": tags[(page - 1) * size: page * size]})
+            return
         if len(parts) == 3 and parts[:2] == ["v2", "repositories"]:
             namespace = parts[2]
             page, size = int(query.get("page", 1)), min(int(query.get("page_size", 10)), 100)
@@ -330,11 +344,12 @@ class _HubHandler(BaseHTTPRequestHandler):
 
 
 class HubStandIn(_Server):
-    """Serves ``/api/search/v4`` and ``/v2/repositories/<ns>/`` in Docker Hub's documented shapes."""
+    """Serves ``/api/search/v4``, ``/v2/repositories/<ns>/`` and ``.../<ns>/<name>/tags`` in Docker Hub's shapes."""
 
     handler_cls = _HubHandler
 
-    def __init__(self, search_results: list[dict], namespaces: dict[str, list[dict]]) -> None:
-        self.search_results, self.namespaces = search_results, namespaces
+    def __init__(self, search_results: list[dict], namespaces: dict[str, list[dict]],
+                 tags: Optional[dict[str, list[dict]]] = None) -> None:
+        self.search_results, self.namespaces, self.tags = search_results, namespaces, tags or {}
         self.lock = threading.Lock()
         self.requests: list[str] = []

@@ -102,3 +102,17 @@ def test_cli_repos_file_and_catalog(pushed, tmp_path):
     assert result.exit_code == 0, result.output
     repos = {r.repository for r in latest_records(str(tmp_path / "c")).values()}
     assert {"demo/oci", "demo/schema2", "demo/multi", "demo/big"} <= repos
+
+
+def test_hub_recent_tags_pages_by_last_updated(hub):
+    from crawler.sources import hub_recent_tags
+
+    assert hub_recent_tags("demo/tagged", 3, HttpClient(), hub.url) == ["y2020", "y2023", "y2025"]
+    assert any("ordering=last_updated" in r and "page_size=3" in r for r in hub.requests)
+
+
+def test_tags_n_by_hub_dates_without_pulling_every_tag(hub, pushed, tmp_path):
+    result = CliRunner().invoke(crawl_command, ["--registry", pushed.url, "--store", str(tmp_path), "--hub-url",
+                                                hub.url, "--tags", "2", "--recent-by", "hub", "demo/tagged"])
+    assert result.exit_code == 0, result.output
+    assert sorted(r.tag for r in latest_records(str(tmp_path)).values()) == ["y2020", "y2023"]
