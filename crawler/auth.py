@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Optional, Protocol
+from urllib.parse import urlencode
 
 from crawler.http import HttpClient
 from crawler.reference import DOCKER_HUB_REGISTRY, is_docker_hub, normalize_registry
@@ -41,6 +42,7 @@ class Credentials:
     password: str
 
     def basic_header(self) -> str:
+        """The ``Authorization: Basic ...`` value."""
         return "Basic " + base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
 
 
@@ -262,8 +264,6 @@ class Authenticator:
         realm = challenge.get("realm")
         if not realm:
             raise AuthError(f"Bearer challenge without realm from {self.registry}")
-        from urllib.parse import urlencode
-
         query = [("service", challenge.get("service") or "")]
         if scope:
             query.append(("scope", scope))

@@ -75,5 +75,6 @@ class BlobLedger:
         self.note_stored(digest, len(data), existed)
 
     def counts(self) -> BlobCounts:
+        """What this run downloaded and found present so far."""
         with self._lock:
             return BlobCounts(len(self._downloaded), sum(self._downloaded.values()), len(self._present))

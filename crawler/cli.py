@@ -60,9 +60,9 @@ def _registry_url(value: str) -> str:
               help="Every repository of a Docker Hub namespace (keeps pull/star counts as metadata).")
 @click.option("--hub-limit", type=click.IntRange(min=1), default=None, help="At most this many search results per query.")
 @click.option("--hub-url", default="https://hub.docker.com", envvar="HUBSCOPE_HUB_URL", show_default=True,
-              help="Docker Hub API base (for search and namespace listing).")
+              help="Docker Hub API base (search, namespace and tag listing).")
 @click.option("--tags", default="latest", callback=_tags, show_default=True,
-              help="Which tags: latest, all, or N (the N most recently created).")
+              help="Which tags: latest, all, or N (the N most recent; see --recent-by).")
 @click.option("--recent-by", type=click.Choice(["auto", "hub", "config"]), default="auto", show_default=True,
               help="For --tags N: rank tags by Docker Hub's last_updated (hub) or by image creation (config); "
                    "auto = hub on Docker Hub.")

@@ -88,6 +88,7 @@ class CrawlSummary:
 
     @property
     def images(self) -> int:
+        """Every image this run accounted for: ok, failed or already done."""
         return self.images_ok + self.images_error + self.images_skipped
 
     def line(self) -> str:
@@ -114,10 +115,12 @@ class Progress:
             self._bar = tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc="crawl", dynamic_ncols=True)
 
     def add_bytes(self, n: int) -> None:
+        """Count bytes received (drives the rate shown)."""
         if self._bar is not None:
             self._bar.update(n)
 
     def add_image(self) -> None:
+        """Count one finished image."""
         with self._lock:
             self.images += 1
             if self._bar is not None:

@@ -103,6 +103,7 @@ class HttpClient:
 
     @property
     def session(self) -> requests.Session:
+        """This thread's session (sessions are not shared across threads)."""
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()

@@ -28,6 +28,7 @@ class Platform:
 
     @classmethod
     def parse(cls, text: str) -> "Platform":
+        """``linux/arm64/v8`` -> Platform; raises ValueError on anything else."""
         parts = text.strip().split("/")
         if len(parts) not in (2, 3) or not all(parts):
             raise ValueError(f"platform must be os/arch[/variant], got {text!r}")
@@ -35,6 +36,7 @@ class Platform:
 
     @classmethod
     def from_json(cls, raw: Optional[dict]) -> Optional["Platform"]:
+        """The ``platform`` object of an index entry, or None when absent."""
         if not raw:
             return None
         return cls(raw.get("os", ""), raw.get("architecture", ""), raw.get("variant") or None)
@@ -62,13 +64,16 @@ class Descriptor:
 
     @property
     def foreign(self) -> bool:
+        """A foreign / non-distributable layer: recorded, never downloaded."""
         return mt.is_foreign(self.media_type)
 
     def annotation(self, key: str) -> Optional[str]:
+        """One annotation value, or None."""
         return dict(self.annotations).get(key)
 
     @classmethod
     def from_json(cls, raw: dict, default_media_type: str = "") -> "Descriptor":
+        """A descriptor from manifest JSON; ``ManifestError`` when it is malformed."""
         try:
             return cls(
                 media_type=raw.get("mediaType") or default_media_type,

@@ -83,6 +83,7 @@ class S3BlobStore:
             return self._client
 
     def key(self, digest: Digest) -> str:
+        """The object key of a blob: ``<prefix>/blobs/sha256/<hex>``."""
         return "/".join(p for p in (self.prefix, *BLOB_DIR, digest.hex) if p)
 
     def ensure_bucket(self) -> None:
@@ -95,6 +96,7 @@ class S3BlobStore:
             self.client.create_bucket(Bucket=self.bucket)
 
     def size(self, digest: Digest) -> Optional[int]:
+        """The stored size (HEAD object), or None when the blob is absent."""
         from botocore.exceptions import ClientError
 
         try:
