@@ -24,6 +24,7 @@ def load(name: str):
     path = os.path.join(HERE, f"bench_{name}.py")
     spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # process pools pickle its functions by module name
     sys.path.insert(0, os.path.dirname(HERE))
     spec.loader.exec_module(module)
     return module
