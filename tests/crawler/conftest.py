@@ -7,33 +7,15 @@ here) are the only stand-in.
 """
 from __future__ import annotations
 
-import base64
-import shutil
 import subprocess
 
 import pytest
 
-from crawler.crawl import CrawlOptions
-from crawler.http import RetryPolicy
 from crawler.localregistry import LocalRegistry, TokenAuthConfig, free_port, skopeo_copy
 
 from crawler_images import build_corpus
 from crawler_services import FaultProxy, HubStandIn, TokenServer
-
-USER, PASSWORD = "crawler", "s3cret-pass"
-CREDS = f"{USER}:{PASSWORD}"
-# Quick retries so fault tests take seconds; Retry-After still wins over the short backoff.
-FAST_RETRY = RetryPolicy(backoff_base_s=0.05, backoff_max_s=0.5, read_timeout_s=20)
-
-
-def fast_options(**kw) -> CrawlOptions:
-    return CrawlOptions(retry=FAST_RETRY, **kw)
-
-
-def require(binary: str, package: str) -> None:
-    if shutil.which(binary) is None:
-        pytest.fail(f"{binary!r} not found: apt-get install {package}")
-
+from crawler_testkit import CREDS, PASSWORD, USER, require
 
 PUSHES = [  # (layout ref, repository:tag, extra skopeo args)
     ("oci", "demo/oci:latest", []),
@@ -149,7 +131,3 @@ def hub(pushed):
     server = HubStandIn(search, {"demo": namespace}, tags).start()
     yield server
     server.stop()
-
-
-def basic_header(user: str = USER, password: str = PASSWORD) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

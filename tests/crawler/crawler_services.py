@@ -19,7 +19,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
 from urllib.parse import parse_qs, urlsplit
 
-from crawler.localregistry import free_port
 
 
 class _QuietServer(ThreadingHTTPServer):

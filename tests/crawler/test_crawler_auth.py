@@ -15,7 +15,7 @@ from crawler.crawl import RepoTarget, run_crawl
 from crawler.http import HttpClient
 from crawler.records import latest_records
 
-from conftest import CREDS, PASSWORD, USER, basic_header, fast_options
+from crawler_testkit import CREDS, PASSWORD, USER, basic_header, fast_options
 from crawler_images import assert_store_verifies
 from crawler_services import Fault, FaultProxy
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import require
+from crawler_testkit import require
 
 
 def test_bench_crawl_tiny_smoke(capsys):

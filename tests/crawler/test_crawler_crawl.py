@@ -8,7 +8,7 @@ from crawler.manifest import Platform
 from crawler.records import latest_records, read_records
 from crawler.storage import open_store
 
-from conftest import fast_options
+from crawler_testkit import fast_options
 from crawler_images import assert_store_verifies, registry_digest
 
 

@@ -11,7 +11,7 @@ import time
 from crawler.crawl import RepoTarget, run_crawl
 from crawler.records import latest_records
 
-from conftest import fast_options
+from crawler_testkit import fast_options
 from crawler_images import assert_store_verifies
 from crawler_services import Fault
 
