@@ -164,10 +164,13 @@ class RegistryClient:
             try:
                 while True:
                     headers = {}
+                    if writer.written and desc.size_bytes is None:  # no size, no closed range: start over
+                        writer.abort()
+                        writer = store.writer(desc.digest, None)
                     offset = writer.written
+                    if desc.size_bytes is not None and offset == desc.size_bytes:
+                        break  # an adopted part file already holds every byte: just verify it
                     if offset:
-                        if desc.size_bytes is None:
-                            raise BlobTransferError(f"blob {desc.digest}: transfer broke and size is unknown; cannot resume")
                         headers["Range"] = f"bytes={offset}-{desc.size_bytes - 1}"
                     try:
                         response = self._check(self._request("GET", url, scopes_for(repository), headers, stream=True),
