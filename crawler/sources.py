@@ -48,8 +48,7 @@ def hub_search(query: str, http: Optional[HttpClient] = None, api: str = DOCKER_
             name = item.get("slug") or item.get("name") or item.get("id")
             if not name:
                 continue
-            metadata = {k: item[k] for k in SEARCH_METADATA_KEYS if k in item}
-            metadata["listed_by"] = "hub-search"
+            metadata = _search_metadata(item)
             yield RepoTarget(normalize_repository(registry, name), None, metadata)
             seen += 1
             if limit is not None and seen >= limit:
@@ -58,6 +57,20 @@ def hub_search(query: str, http: Optional[HttpClient] = None, api: str = DOCKER_
         total = body.get("total")
         if not results or (isinstance(total, int) and offset >= total):
             return
+
+
+def _search_metadata(item: dict) -> dict:
+    """Listing metadata of one search v4 result; pull counts may sit in ``rate_plans[].repositories[]``."""
+    metadata = {k: item[k] for k in SEARCH_METADATA_KEYS if k in item}
+    if "pull_count" not in metadata:
+        counts = [repo["pull_count"] for plan in item.get("rate_plans") or []
+                  for repo in plan.get("repositories") or [] if "pull_count" in repo]
+        if counts:
+            metadata["pull_count"] = counts[0]
+    if isinstance(item.get("publisher"), dict) and item["publisher"].get("name"):
+        metadata["publisher"] = item["publisher"]["name"]
+    metadata["listed_by"] = "hub-search"
+    return metadata
 
 
 def hub_namespace(namespace: str, http: Optional[HttpClient] = None, api: str = DOCKER_HUB_API,

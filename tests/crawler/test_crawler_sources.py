@@ -116,3 +116,15 @@ def test_tags_n_by_hub_dates_without_pulling_every_tag(hub, pushed, tmp_path):
                                                 hub.url, "--tags", "2", "--recent-by", "hub", "demo/tagged"])
     assert result.exit_code == 0, result.output
     assert sorted(r.tag for r in latest_records(str(tmp_path)).values()) == ["y2020", "y2023"]
+
+
+def test_hub_search_pull_count_from_rate_plans(hub):
+    hub.search_results.insert(0, {"id": "x", "name": "ubuntu", "slug": "ubuntu", "type": "image", "star_count": 9,
+                                  "publisher": {"id": "docker", "name": "Docker Official Images"},
+                                  "rate_plans": [{"repositories": [{"name": "ubuntu", "pull_count": "1B+"}]}]})
+    try:
+        [target] = hub_search("ubuntu", HttpClient(), hub.url)
+    finally:
+        hub.search_results.pop(0)
+    assert target.repository == "library/ubuntu"
+    assert (target.metadata["pull_count"], target.metadata["publisher"]) == ("1B+", "Docker Official Images")
