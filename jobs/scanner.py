@@ -27,6 +27,7 @@ import datetime as dt
 import hashlib
 import logging
 import statistics
+from array import array
 from dataclasses import dataclass
 from typing import BinaryIO, Optional
 
@@ -146,21 +147,35 @@ def error_row(
 
 
 class _Rows:
-    """File rows of one layer as columns (cheaper than a dict per row), plus the layer's counters."""
+    """File rows of one layer as columns (cheaper than a dict per row), plus the layer's counters.
+
+    Columns are turned into Arrow record batches every ``BATCH_ROWS`` rows: a layer with millions of
+    entries then costs ~150 bytes per row in Arrow buffers instead of ~19 Python objects per row.
+    """
+
+    BATCH_ROWS = 1 << 16
 
     def __init__(self) -> None:
         self.cols = {field.name: [] for field in schemas.FILES}
+        self.batches: list[pa.RecordBatch] = []
         self.counts = dict.fromkeys(schemas.ENTRY_TYPES, 0)
         self.files_bytes = 0
-        self.depths: list[int] = []
+        self.depths = array("i")
+
+    def flush(self) -> None:
+        if self.cols["path"]:
+            self.batches.append(pa.RecordBatch.from_pydict(self.cols, schema=schemas.FILES))
+            self.cols = {field.name: [] for field in schemas.FILES}
 
     def table(self) -> pa.Table:
-        return pa.Table.from_pydict(self.cols, schema=schemas.FILES)
+        self.flush()
+        return pa.Table.from_batches(self.batches, schema=schemas.FILES)
 
 
 def _collect(entries, layer_digest: str, typer: Optional[FileTyper]) -> _Rows:
     rows = _Rows()
     c = rows.cols
+    batch_rows = rows.BATCH_ROWS
     regular: dict[str, tuple] = {}  # normalised path -> (digest, size, typing) for hardlinks
     untyped = (None, None, None, None)
     for e in entries:
@@ -216,6 +231,9 @@ def _collect(entries, layer_digest: str, typer: Optional[FileTyper]) -> _Rows:
         c["type_fine"].append(typing[3])
         c["depth"].append(depth)
         c["extension"].append(None if kind in ("dir", "whiteout", "opaque_whiteout") else extension_of(base))
+        if len(c["path"]) >= batch_rows:
+            rows.flush()
+            c = rows.cols
     return rows
 
 

@@ -321,3 +321,14 @@ def _sha_zeros(n: int) -> str:
     for _ in range(n >> 20):
         h.update(block)
     return h.hexdigest()
+
+
+def test_rows_are_batched_without_changing_them(monkeypatch):
+    from jobs.scanner import _Rows
+
+    raw = tar_of([member(f"d/f{i}.txt", b"%d\n" % i) for i in range(10)])
+    whole = scan(gz(raw)).files
+    monkeypatch.setattr(_Rows, "BATCH_ROWS", 3)
+    batched = scan(gz(raw)).files
+    assert batched.num_rows == 10 and len(batched.to_batches()) == 4
+    assert batched.equals(whole)

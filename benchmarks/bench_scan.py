@@ -1,0 +1,306 @@
+"""Scan throughput: the Spark scan job vs ``gzip -dc | sha256sum`` and ``igzip -dc | sha256sum`` on the same layers.
+
+Inputs are real: Debian packages fetched with ``apt-get download`` (cached in ``--cache``) and
+regrouped into ~10 gzip layers (~1.2 GB uncompressed at full size) the way images share content:
+a base set of packages reinstalled in flattened images, a Python runtime under two apps, and so
+on, so most files occur in 2-4 layers. A second corpus holds every file content exactly once
+(the worst case for typing, which is paid once per unique digest).
+
+Measured in this script, one after another:
+- baselines: per layer, ``gzip -dc | sha256sum`` and ``igzip -dc | sha256sum`` pinned to one core
+  with ``taskset`` (both pipeline processes share it), so their MB/s is per core;
+- the pure scanner in this process (one core), without and with typing;
+- the Spark job (``jobs.scan.run_scan``) in ``local[N]``, N = cores, without and with typing, each in
+  a fresh SparkContext after a warm-up job (so Python workers are started and the typing cache is
+  empty); MB/s per core = uncompressed tar bytes / wall time / N.
+MB = 10^6 bytes of uncompressed tar. Targets (issue 6): typed >= 200 MB/s/core (>= 2.7x
+``gzip -dc | sha256sum``), untyped >= 300 MB/s/core.
+
+    python benchmarks/bench_scan.py            # full size
+    python benchmarks/bench_scan.py --tiny     # seconds; what the test suite runs
+    python benchmarks/bench_scan.py --size-mb 500 --profile
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import cProfile
+import hashlib
+import io
+import json
+import os
+import pstats
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zlib
+from typing import Optional
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from crawler.digest import Digest  # noqa: E402
+from crawler.records import CrawlRecord, LayerRef, RecordLog  # noqa: E402
+from crawler.storage import LocalBlobStore, StoreConfig  # noqa: E402
+from jobs.oci_layout import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST  # noqa: E402
+from jobs.sample_images import deb_members, download_packages  # noqa: E402
+
+# Package groups (Debian bookworm); sizes are rough installed sizes.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "base": ("base-files", "libc6", "libgcc-s1", "libstdc++6", "zlib1g", "libzstd1", "liblzma5", "libbz2-1.0", "bash",
+             "coreutils", "libselinux1", "libpcre2-8-0", "tzdata", "perl-base", "dpkg", "apt", "libapt-pkg6.0",
+             "util-linux", "findutils", "grep", "sed", "tar", "gzip", "libssl3", "ncurses-base", "libtinfo6",
+             "libsystemd0", "login", "passwd", "debianutils", "base-passwd", "libgnutls30", "libp11-kit0"),  # ~90 MB
+    "python": ("python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib", "libexpat1", "libsqlite3-0",
+               "libffi8", "python3-pkg-resources", "python3-setuptools", "python3-pip"),  # ~60 MB
+    "perl": ("perl-modules-5.36", "libperl5.36"),  # ~50 MB
+    "gcc": ("gcc-12", "cpp-12", "libgcc-12-dev", "binutils-x86-64-linux-gnu", "libbinutils"),  # ~130 MB
+    "llvm": ("libllvm15",),  # ~100 MB
+    "tools": ("git", "git-man", "curl", "libcurl4", "vim-runtime", "openssl", "jq", "libjq1", "libonig5"),  # ~80 MB
+    "node": ("libnode108", "libuv1", "libicu72"),  # ~110 MB
+    "java": ("openjdk-17-jre-headless",),  # ~190 MB
+}
+# Layers in build order (a --size-mb budget takes a prefix) and the images using them.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("base", ("base",)), ("python", ("python",)), ("base+python", ("base", "python")), ("perl", ("perl",)),
+    ("tools-flat", ("base", "tools")), ("gcc", ("gcc",)), ("python+node", ("python", "node")),
+    ("llvm", ("llvm",)), ("kitchen-flat", ("base", "perl", "tools")), ("java", ("java",)),
+)
+IMAGES: dict[str, tuple[str, ...]] = {
+    "debian": ("base",), "python": ("base", "python"), "python-flat": ("base+python",), "perl": ("base", "perl"),
+    "tools-flat": ("tools-flat",), "gcc": ("base", "gcc"), "node-app": ("base", "python", "python+node"),
+    "llvm": ("base", "gcc", "llvm"), "kitchen-flat": ("kitchen-flat",), "java": ("base", "java"),
+}
+TINY_GROUPS = {"base": ("base-files", "zlib1g", "libbz2-1.0", "debianutils", "sed"), "extra": ("grep", "gzip")}
+TINY_LAYERS = (("base", ("base",)), ("extra", ("extra",)), ("flat", ("base", "extra")))
+TINY_IMAGES = {"a": ("base",), "b": ("base", "extra"), "c": ("flat",)}
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def group_members(groups: dict[str, tuple[str, ...]], cache: str) -> dict[str, list[tuple[tarfile.TarInfo, Optional[bytes]]]]:
+    debs = download_packages([p for pkgs in groups.values() for p in pkgs], os.path.join(cache, "debs"))
+    out = {}
+    for name, pkgs in groups.items():
+        members, seen = [], set()
+        for pkg in pkgs:
+            for info, data in deb_members(debs[pkg]):
+                if info.name not in seen:
+                    seen.add(info.name)
+                    members.append((info, data))
+        out[name] = members
+    return out
+
+
+def tar_of(members) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        seen = set()
+        for info, data in members:
+            if info.name in seen:
+                continue
+            seen.add(info.name)
+            tf.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buf.getvalue()
+
+
+def _gzip(raw: bytes) -> bytes:
+    comp = zlib.compressobj(6, zlib.DEFLATED, 31)  # what docker/containerd (Go, level 6 default) produce, roughly
+    return comp.compress(raw) + comp.flush()
+
+
+def realistic_layers(groups, layers, size_mb: float, cache: str) -> dict[str, bytes]:
+    """Uncompressed tars of the layer recipes, taking recipes in order until ``size_mb`` is reached."""
+    members = group_members(groups, cache)
+    out, total = {}, 0
+    for name, parts in layers:
+        raw = tar_of([m for part in parts for m in members[part]])
+        out[name] = raw
+        total += len(raw)
+        if total >= size_mb * 1e6:
+            break
+    return out
+
+
+def distinct_layers(groups, cache: str, size_mb: float, count: int) -> dict[str, bytes]:
+    """Every regular-file content once (first path wins), cut into ``count`` layers up to ``size_mb``."""
+    members = group_members(groups, cache)
+    seen, files = set(), []
+    for part in members.values():
+        for info, data in part:
+            if data is None:
+                continue
+            digest = hashlib.sha256(data).digest()
+            if digest not in seen:
+                seen.add(digest)
+                files.append((info, data))
+    budget = size_mb * 1e6
+    per_layer = budget / count
+    layers, current, size = {}, [], 0
+    for info, data in files:
+        current.append((info, data))
+        size += len(data) + 512
+        if size >= per_layer * (len(layers) + 1):
+            layers[f"distinct{len(layers)}"] = tar_of(current)
+            current = []
+            if len(layers) == count:
+                break
+    if current and len(layers) < count:
+        layers[f"distinct{len(layers)}"] = tar_of(current)
+    return layers
+
+
+def build_store(root: str, raws: dict[str, bytes], images: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """A crawled store: gzip layer blobs, configs, manifests and crawl records. Returns layer name -> blob path."""
+    store = LocalBlobStore(StoreConfig(url=root))
+    with concurrent.futures.ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        blobs = dict(zip(raws, pool.map(_gzip, raws.values())))
+    refs, paths = {}, {}
+    for name, blob in blobs.items():
+        digest = Digest.of_bytes(blob)
+        store.put_bytes(digest, blob)
+        refs[name] = (LayerRef(str(digest), OCI_LAYER_GZIP, len(blob)), "sha256:" + hashlib.sha256(raws[name]).hexdigest())
+        paths[name] = store.path(digest)
+    records = RecordLog(root, run_id="bench")
+    for image, layer_names in images.items():
+        if not all(n in refs for n in layer_names):
+            continue
+        config = json.dumps({"architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
+                             "rootfs": {"type": "layers", "diff_ids": [refs[n][1] for n in layer_names]},
+                             "history": [{"created_by": f"ADD {n}"} for n in layer_names]}).encode()
+        config_digest = Digest.of_bytes(config)
+        store.put_bytes(config_digest, config)
+        manifest = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": {"digest": str(config_digest)},
+                               "layers": [{"digest": refs[n][0].digest} for n in layer_names]}).encode()
+        manifest_digest = Digest.of_bytes(manifest)
+        store.put_bytes(manifest_digest, manifest)
+        records.append(CrawlRecord(registry="bench", repository=f"bench/{image}", tag="latest", status="ok",
+                                   platform="linux/amd64", manifest_digest=str(manifest_digest), manifest_media_type=OCI_MANIFEST,
+                                   config_digest=str(config_digest), config_media_type=OCI_CONFIG,
+                                   layers=tuple(refs[n][0] for n in layer_names), finished_at=time.time()))
+    return paths
+
+
+# --- measurements ---------------------------------------------------------------------------------
+
+def pipeline_rate(paths: list[str], decompressor: str, total_bytes: int) -> float:
+    """MB/s of ``<decompressor> -dc | sha256sum`` over every layer, both processes pinned to one core."""
+    started = time.monotonic()
+    for path in paths:
+        subprocess.run(["taskset", "-c", "0", "sh", "-c", f"{decompressor} -dc < '{path}' | sha256sum > /dev/null"], check=True)
+    return total_bytes / (time.monotonic() - started) / 1e6
+
+
+def inprocess_rate(paths: list[str], magic: bool, profile: bool = False) -> tuple[float, float, int]:
+    """The pure scanner in this process (one core): (MB/s, files/s, libmagic calls)."""
+    from jobs.filetype import FileTyper
+    from jobs.scanner import scan_layer
+
+    typer = FileTyper() if magic else None
+    profiler = cProfile.Profile() if profile else None
+    total = files = 0
+    started = time.monotonic()
+    for path in paths:
+        digest = "sha256:" + os.path.basename(path)
+        with open(path, "rb") as fh:
+            if profiler:
+                profiler.enable()
+            result = scan_layer(fh, digest, typer=typer)
+            if profiler:
+                profiler.disable()
+        assert result.ok, result.layer
+        total += result.layer["uncompressed_bytes"]
+        files += result.files.num_rows
+    seconds = time.monotonic() - started
+    if profiler:
+        stats = pstats.Stats(profiler, stream=sys.stdout)
+        print(f"--- profile: in-process scan, typing {'on' if magic else 'off'} (top 12 by own time) ---")
+        stats.sort_stats("tottime").print_stats(12)
+    return total / seconds / 1e6, files / seconds, typer.calls if typer else 0
+
+
+def spark_rate(store: str, magic: bool, cores: int, workdir: str) -> tuple[float, float, int, float]:
+    """The Spark job in a fresh local[cores] context: (MB/s per core, files/s, files, wall seconds)."""
+    from jobs.scan import run_scan
+    from jobs.session import get_spark
+
+    spark = get_spark("hubscope-bench", master=f"local[{cores}]")
+    try:
+        spark.range(cores * 4, numPartitions=cores * 2).mapInArrow(lambda it: it, "id long").count()  # start the workers
+        tables = tempfile.mkdtemp(prefix="tables-", dir=workdir)
+        started = time.monotonic()
+        summary = run_scan(store, tables, spark=spark, magic=magic, tasks=cores * 2)
+        seconds = time.monotonic() - started
+    finally:
+        spark.stop()
+    import pyarrow.parquet as pq
+
+    layers = pq.read_table(os.path.join(tables, "layers"))
+    total = sum(layers.column("uncompressed_bytes").to_pylist())
+    assert summary.error == 0, summary
+    shutil.rmtree(tables, ignore_errors=True)
+    return total / seconds / 1e6 / cores, summary.files / seconds, summary.files, seconds
+
+
+def run_corpus(label: str, store: str, paths: list[str], raws: dict[str, bytes], cores: int, workdir: str, profile: bool) -> None:
+    total = sum(len(r) for r in raws.values())
+    compressed = sum(os.path.getsize(p) for p in paths)
+    log(f"[{label}] {len(paths)} layers, {total / 1e6:.0f} MB uncompressed, {compressed / 1e6:.0f} MB gzip")
+    gzip_rate = pipeline_rate(paths, "gzip", total)
+    igzip_rate = pipeline_rate(paths, "igzip", total) if shutil.which("igzip") else float("nan")
+    rows = [("gzip -dc | sha256sum (1 core)", gzip_rate, None, None), ("igzip -dc | sha256sum (1 core)", igzip_rate, None, None)]
+    for magic in (False, True):
+        mbps, fps, calls = inprocess_rate(paths, magic, profile=profile and magic)
+        rows.append((f"scanner in-process, typing {'on' if magic else 'off'} (1 core)", mbps, fps, calls))
+    for magic in (False, True):
+        mbps, fps, files, seconds = spark_rate(store, magic, cores, workdir)
+        rows.append((f"Spark job local[{cores}], typing {'on' if magic else 'off'} (per core)", mbps, fps, f"{files} files, {seconds:.1f}s"))
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\n== scan benchmark: {label} corpus: {len(paths)} layers, {total / 1e6:.0f} MB tar, {compressed / 1e6:.0f} MB gzip, "
+          f"{os.cpu_count()} cores, load average {load} ==")
+    print(f"{'measurement':58s} {'MB/s':>8s} {'files/s':>9s} {'vs gzip|sha':>11s} {'vs igzip|sha':>12s}  note")
+    for name, mbps, fps, note in rows:
+        print(f"{name:58s} {mbps:8.1f} {fps if fps is not None else float('nan'):9.0f} {mbps / gzip_rate:10.2f}x {mbps / igzip_rate:11.2f}x  {note or ''}")
+    typed, untyped = rows[-1][1], rows[-2][1]
+    print(f"targets: typed {typed:.0f} MB/s/core (target >= 200, {typed / gzip_rate:.2f}x gzip|sha, target >= 2.7x); "
+          f"untyped {untyped:.0f} MB/s/core (target >= 300)", flush=True)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true", help="a few MB of small packages: checks that the benchmark runs")
+    parser.add_argument("--size-mb", type=float, default=1200, help="uncompressed size of the realistic corpus (prefix of the recipes)")
+    parser.add_argument("--distinct-mb", type=float, default=None, help="size of the all-distinct corpus (default: half of --size-mb)")
+    parser.add_argument("--cores", type=int, default=os.cpu_count() or 2, help="Spark local[N]")
+    parser.add_argument("--cache", default=os.path.join(HERE, "out", "bench-scan-cache"), help="where .deb files are kept")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the in-process typed scan")
+    args = parser.parse_args(argv)
+    groups, layers, images = (TINY_GROUPS, TINY_LAYERS, TINY_IMAGES) if args.tiny else (GROUPS, LAYERS, IMAGES)
+    size = 1e9 if args.tiny else args.size_mb
+    distinct_mb = args.distinct_mb or (5 if args.tiny else args.size_mb / 2)
+    workdir = tempfile.mkdtemp(prefix="hubscope-bench-scan-")
+    try:
+        started = time.monotonic()
+        raws = realistic_layers(groups, layers, size, args.cache)
+        store = os.path.join(workdir, "realistic")
+        paths = build_store(store, raws, images)
+        log(f"built the realistic corpus in {time.monotonic() - started:.0f}s")
+        run_corpus("realistic", store, list(paths.values()), raws, args.cores, workdir, args.profile)
+        started = time.monotonic()
+        draws = distinct_layers(groups, args.cache, distinct_mb, 3 if args.tiny else 10)
+        dstore = os.path.join(workdir, "distinct")
+        dpaths = build_store(dstore, draws, {f"d{i}": (name,) for i, name in enumerate(draws)})
+        log(f"built the all-distinct corpus in {time.monotonic() - started:.0f}s")
+        run_corpus("all-distinct", dstore, list(dpaths.values()), draws, args.cores, workdir, False)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
