@@ -175,10 +175,17 @@ class RegistryClient:
                     try:
                         response = self._check(self._request("GET", url, scopes_for(repository), headers, stream=True),
                                                f"blob {desc.digest} of {repository}")
-                        if offset and response.status_code != 206:
+                        if offset and response.status_code != 206:  # range ignored: the body starts at 0
                             log.info("blob %s: no range support (HTTP %d); restarting", desc.digest, response.status_code)
                             writer.abort()
                             writer = store.writer(desc.digest, desc.size_bytes)
+                        elif offset and not response.headers.get("Content-Range", "").startswith(f"bytes {offset}-"):
+                            response.close()  # a part we did not ask for: ask again from zero
+                            log.info("blob %s: unexpected Content-Range %r; restarting", desc.digest,
+                                     response.headers.get("Content-Range"))
+                            writer.abort()
+                            writer = store.writer(desc.digest, desc.size_bytes)
+                            continue
                         # raw bytes (never let a Content-Encoding header make the client rewrite a blob),
                         # read1 so that whatever arrived before a reset is kept and the resume starts there
                         while chunk := response.raw.read1(CHUNK, decode_content=False):

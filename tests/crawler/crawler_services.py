@@ -145,7 +145,7 @@ class TokenServer(_Server):
 class Fault:
     """One injected failure for requests whose path contains ``match`` (``times`` of them; -1 = always)."""
 
-    kind: str  # status | reset | truncate | corrupt | slow | redirect
+    kind: str  # status | reset | truncate | corrupt | slow | redirect | norange
     match: str = "/blobs/"
     times: int = 1
     status: int = 503
@@ -208,7 +208,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        status, headers, body = owner.forward(self.command, self.path, self.headers)
+        request_headers = self.headers
+        if fault and fault.kind == "norange":  # a server (or CDN) that ignores Range: 200 with everything
+            request_headers = {k: v for k, v in self.headers.items() if k.lower() != "range"}
+        status, headers, body = owner.forward(self.command, self.path, request_headers)
         if fault and fault.kind == "corrupt" and body:
             middle = len(body) // 2
             body = body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1:]

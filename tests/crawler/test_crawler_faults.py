@@ -193,3 +193,13 @@ def test_schema1_sized_blob_restarts_from_zero_when_broken(proxy, corpus, tmp_pa
     ranges = [s.range for s in proxy.seen if layer["digest"] in s.path]
     assert ranges == [None, None]  # unknown size: no closed range possible, so a clean restart
     assert layer["digest"][7:] in assert_store_verifies(str(tmp_path))
+
+
+def test_server_ignoring_range_restarts_cleanly(proxy, corpus, tmp_path):
+    layer = corpus.layers["app1"]
+    proxy.add(Fault("truncate", match=layer["digest"], times=1), Fault("norange", match=layer["digest"], times=-1))
+    summary = crawl(proxy, tmp_path)
+    seen = [s for s in proxy.seen if layer["digest"] in s.path]
+    assert summary.images_ok == 1
+    assert [s.action for s in seen] == ["truncate", "norange"] and seen[1].range.startswith("bytes=")
+    assert layer["digest"][7:] in assert_store_verifies(str(tmp_path))
