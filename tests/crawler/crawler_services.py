@@ -165,6 +165,7 @@ class Seen:
     authorization: Optional[str]
     action: str
     at: float
+    accept: Optional[str] = None
 
 
 _COPY_HEADERS = ("Content-Type", "Docker-Content-Digest", "Content-Range", "Accept-Ranges", "Link", "WWW-Authenticate",
@@ -189,7 +190,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         fault = owner.take(self.path)
         action = fault.kind if fault else "pass"
         owner.record(Seen(self.command, self.path, self.headers.get("Range"), self.headers.get("Authorization"),
-                          action, time.time()))
+                          action, time.time(), self.headers.get("Accept")))
         if fault and fault.kind == "status":
             body = json.dumps({"errors": [{"code": "TOOMANYREQUESTS" if fault.status == 429 else "UNAVAILABLE",
                                            "message": "injected by the test proxy"}]}).encode()

@@ -203,3 +203,14 @@ def test_server_ignoring_range_restarts_cleanly(proxy, corpus, tmp_path):
     assert summary.images_ok == 1
     assert [s.action for s in seen] == ["truncate", "norange"] and seen[1].range.startswith("bytes=")
     assert layer["digest"][7:] in assert_store_verifies(str(tmp_path))
+
+
+def test_every_manifest_request_sends_the_full_accept_list(proxy, tmp_path):
+    crawl(proxy, tmp_path, repo="demo/multi")
+    manifest_requests = [s for s in proxy.seen if "/manifests/" in s.path]
+    assert len(manifest_requests) == 2  # the index, then the amd64 image
+    for seen in manifest_requests:
+        accepted = {part.split(";")[0].strip() for part in seen.accept.split(",")}
+        assert {"application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json",
+                "application/vnd.oci.image.manifest.v1+json",
+                "application/vnd.docker.distribution.manifest.v2+json"} <= accepted
