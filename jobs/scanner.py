@@ -29,7 +29,7 @@ import logging
 import statistics
 from array import array
 from dataclasses import dataclass
-from typing import BinaryIO, Optional
+from typing import BinaryIO, NamedTuple, Optional
 
 import pyarrow as pa
 
@@ -73,9 +73,8 @@ class LayerResult:
         return self.layer["status"] == "ok"
 
 
-@dataclass(frozen=True)
-class NormalPath:
-    """A member name made comparable across writers, with what made it suspicious."""
+class NormalPath(NamedTuple):
+    """A member name made comparable across writers, with what made it suspicious (a tuple: made per entry)."""
 
     path: str
     raw: Optional[bytes]
@@ -93,8 +92,7 @@ def normalize_path(raw: bytes) -> NormalPath:
     hostile = (
         raw.startswith(b"/")
         or ".." in components
-        or len(raw) > MAX_PATH_BYTES
-        or any(len(c) > MAX_NAME_BYTES for c in raw.split(b"/"))
+        or (len(raw) > MAX_NAME_BYTES and (len(raw) > MAX_PATH_BYTES or any(len(c) > MAX_NAME_BYTES for c in raw.split(b"/"))))
     )
     return NormalPath("/" + "/".join(components), keep, hostile, components)
 
@@ -147,41 +145,53 @@ def error_row(
 
 
 class _Rows:
-    """File rows of one layer as columns (cheaper than a dict per row), plus the layer's counters.
+    """File rows of one layer as tuples (one append per entry), plus the layer's counters.
 
-    Columns are turned into Arrow record batches every ``BATCH_ROWS`` rows: a layer with millions of
+    Every ``BATCH_ROWS`` rows the tuples become an Arrow record batch: a layer with millions of
     entries then costs ~150 bytes per row in Arrow buffers instead of ~19 Python objects per row.
     """
 
     BATCH_ROWS = 1 << 16
+    _NAMES = schemas.FILES.names[1:]  # every column but layer_digest, which is constant per layer
 
-    def __init__(self) -> None:
-        self.cols = {field.name: [] for field in schemas.FILES}
+    def __init__(self, layer_digest: str) -> None:
+        self.layer_digest = layer_digest
+        self.pending: list[tuple] = []
         self.batches: list[pa.RecordBatch] = []
         self.counts = dict.fromkeys(schemas.ENTRY_TYPES, 0)
         self.files_bytes = 0
         self.depths = array("i")
 
     def flush(self) -> None:
-        if self.cols["path"]:
-            self.batches.append(pa.RecordBatch.from_pydict(self.cols, schema=schemas.FILES))
-            self.cols = {field.name: [] for field in schemas.FILES}
+        if not self.pending:
+            return
+        columns = zip(*self.pending)
+        arrays = [pa.array([self.layer_digest] * len(self.pending), pa.string())]
+        arrays += [pa.array(values, schemas.FILES.field(name).type) for name, values in zip(self._NAMES, columns)]
+        self.batches.append(pa.RecordBatch.from_arrays(arrays, schema=schemas.FILES))
+        self.pending = []
 
     def table(self) -> pa.Table:
         self.flush()
         return pa.Table.from_batches(self.batches, schema=schemas.FILES)
 
 
+_NOT_EXTENDED = frozenset(("dir", "whiteout", "opaque_whiteout"))
+
+
 def _collect(entries, layer_digest: str, typer: Optional[FileTyper]) -> _Rows:
-    rows = _Rows()
-    c = rows.cols
+    rows = _Rows(layer_digest)
+    pending = rows.pending
+    counts = rows.counts
+    depths = rows.depths
     batch_rows = rows.BATCH_ROWS
     regular: dict[str, tuple] = {}  # normalised path -> (digest, size, typing) for hardlinks
     untyped = (None, None, None, None)
     for e in entries:
         np_ = normalize_path(e.name)
         kind = _ENTRY_TYPES.get(e.typeflag, "other")
-        base = np_.components[-1] if np_.components else ""
+        components = np_.components
+        base = components[-1] if components else ""
         if kind != "dir" and base.startswith(".wh."):
             kind = "opaque_whiteout" if base == ".wh..wh..opq" else "whiteout"
         hostile = np_.hostile
@@ -206,34 +216,19 @@ def _collect(entries, layer_digest: str, typer: Optional[FileTyper]) -> _Rows:
                 regular[np_.path] = found
         elif kind == "symlink":
             link = e.linkname.decode("utf-8", "backslashreplace")
-            hostile = hostile or symlink_escapes(np_.components, link)
+            hostile = hostile or symlink_escapes(components, link)
         elif e.linkname:
             link = e.linkname.decode("utf-8", "backslashreplace")
-        rows.counts[kind] += 1
-        depth = len(np_.components)
-        rows.depths.append(depth)
-        c["layer_digest"].append(layer_digest)
-        c["entry_index"].append(e.index)
-        c["path"].append(np_.path)
-        c["path_raw"].append(np_.raw)
-        c["path_hostile"].append(hostile)
-        c["type"].append(kind)
-        c["size_bytes"].append(_int64(size))
-        c["mode"].append(e.mode & 0o7777)
-        c["uid"].append(_int64(e.uid))
-        c["gid"].append(_int64(e.gid))
-        c["mtime"].append(_int64(e.mtime))
-        c["link_target"].append(link)
-        c["content_sha256"].append(digest)
-        c["magic_description"].append(typing[0])
-        c["magic_mime"].append(typing[1])
-        c["type_class"].append(typing[2])
-        c["type_fine"].append(typing[3])
-        c["depth"].append(depth)
-        c["extension"].append(None if kind in ("dir", "whiteout", "opaque_whiteout") else extension_of(base))
-        if len(c["path"]) >= batch_rows:
+        counts[kind] += 1
+        depth = len(components)
+        depths.append(depth)
+        pending.append((
+            e.index, np_.path, np_.raw, hostile, kind, _int64(size), e.mode & 0o7777, _int64(e.uid), _int64(e.gid),
+            _int64(e.mtime), link, digest, *typing, depth, None if kind in _NOT_EXTENDED else extension_of(base),
+        ))
+        if len(pending) >= batch_rows:
             rows.flush()
-            c = rows.cols
+            pending = rows.pending
     return rows
 
 
