@@ -19,4 +19,6 @@ def test_bench_crawl_tiny_smoke(capsys):
     out = capsys.readouterr().out
     assert "crawled 20 images: 20 ok, 0 errors" in out
     assert out.count("crawled 20 images: 20 ok, 0 errors") == 2  # concurrency 1 and 4
-    assert re.search(r"ratio: hubscope \(concurrency 4\) is [\d.]+x the speed of sequential skopeo \(20 images", out)
+    assert re.search(r"ratio vs dir: per image: hubscope \(concurrency 4\) is [\d.]+x the speed of sequential "
+                     r"skopeo \(20 images", out)
+    assert re.search(r"ratio vs oci: \+ shared blob dir: hubscope \(concurrency 1\) is [\d.]+x", out)
