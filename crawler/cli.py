@@ -144,7 +144,7 @@ def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, 
                                        credentials=credentials, progress=show_progress, run_id=run_id))
         except Exception as exc:
             raise click.ClickException(f"crawl of {url} failed: {type(exc).__name__}: {exc}") from exc
-    total = _merge(summaries)
+    total = CrawlSummary.combine(summaries)
     for problem in total.listing_errors:
         click.echo(f"warning: repository listing stopped early: {problem}", err=True)
     click.echo(total.line())
@@ -191,16 +191,6 @@ def _import_local(blob_store, records_root, run_id, options, archives, layouts, 
     counts = importer.ledger.counts()
     return CrawlSummary(ok, len(records) - ok, 0, counts.downloaded, counts.downloaded_bytes, counts.present,
                         importer.log.path)
-
-
-def _merge(summaries: list[CrawlSummary]) -> CrawlSummary:
-    return CrawlSummary(
-        sum(s.images_ok for s in summaries), sum(s.images_error for s in summaries),
-        sum(s.images_skipped for s in summaries), sum(s.blobs_downloaded for s in summaries),
-        sum(s.bytes_downloaded for s in summaries), sum(s.blobs_present for s in summaries),
-        summaries[-1].records_path if summaries else "",
-        tuple(e for s in summaries for e in s.listing_errors),
-    )
 
 
 def main(argv: Optional[list[str]] = None) -> None:

@@ -34,6 +34,7 @@ from crawler.reference import is_docker_hub
 from crawler.recording import image_record, platform_of_config, record_blob_digests
 from crawler.registry import RegistryClient
 from crawler.storage import BlobStore, StoreConfig, open_store
+from crawler.summary import CrawlSummary, Progress, Tally
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class CrawlOptions:
 
     tags: str = "latest"  # "latest" | "all" | "<N>" (the N most recently created images)
     platforms: Optional[tuple[Platform, ...]] = DEFAULT_PLATFORMS  # None = every platform
-    concurrency: int = 4  # parallel requests in flight against the registry
+    concurrency: int = 4  # at most this many blob downloads, and this many manifest requests, in flight
     resume: bool = True  # skip items already ok with all their blobs present
     retry: RetryPolicy = RetryPolicy()
     # how "most recent" is decided for tags=N: "hub" = Docker Hub's tag listing (last_updated, no pulls),
@@ -73,74 +74,6 @@ class RepoTarget:
     metadata: dict = field(default_factory=dict, hash=False, compare=False)
 
 
-@dataclass(frozen=True)
-class CrawlSummary:
-    """Counts for one crawl run."""
-
-    images_ok: int
-    images_error: int
-    images_skipped: int
-    blobs_downloaded: int
-    bytes_downloaded: int
-    blobs_present: int
-    records_path: str
-    listing_errors: tuple[str, ...] = ()  # a repository source that failed part-way (what was listed was crawled)
-
-    @property
-    def images(self) -> int:
-        """Every image this run accounted for: ok, failed or already done."""
-        return self.images_ok + self.images_error + self.images_skipped
-
-    def line(self) -> str:
-        """``crawled 12 images: 11 ok, 1 error; 34 blobs (123.4 MB) downloaded, 5 already present``."""
-        skipped = f", {self.images_skipped} already done" if self.images_skipped else ""
-        errors = f"{self.images_error} error" + ("s" if self.images_error != 1 else "")
-        return (
-            f"crawled {self.images} images: {self.images_ok} ok, {errors}{skipped}; "
-            f"{self.blobs_downloaded} blobs ({self.bytes_downloaded / 1e6:.1f} MB) downloaded, "
-            f"{self.blobs_present} already present"
-        )
-
-
-class Progress:
-    """Optional tqdm bar (stderr): bytes with rate, images in the postfix; silent when disabled."""
-
-    def __init__(self, enabled: bool) -> None:
-        self._bar = None
-        self._lock = threading.Lock()
-        self.images = 0
-        if enabled:
-            from tqdm import tqdm
-
-            self._bar = tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc="crawl", dynamic_ncols=True)
-
-    def add_bytes(self, n: int) -> None:
-        """Count bytes received (drives the rate shown)."""
-        if self._bar is not None:
-            self._bar.update(n)
-
-    def add_image(self) -> None:
-        """Count one finished image."""
-        with self._lock:
-            self.images += 1
-            if self._bar is not None:
-                self._bar.set_postfix(images=self.images, refresh=False)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
-class _Tally:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.ok = self.error = self.skipped = 0
-
-    def add(self, status: str, n: int = 1) -> None:
-        with self._lock:
-            setattr(self, status, getattr(self, status) + n)
-
-
 class Crawler:
     """One crawl run against one registry; ``run`` it with targets."""
 
@@ -149,7 +82,7 @@ class Crawler:
         self.client, self.store, self.log, self.options = client, store, record_log, options
         self.registry = client.host
         self.ledger = BlobLedger(store)
-        self.tally = _Tally()
+        self.tally = Tally()
         self.progress = Progress(progress)
         self._log_lock = threading.Lock()
         self._blob_pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="blob")
