@@ -15,17 +15,23 @@ LEVELS = {"class": "type_class", "fine": "type_fine"}
 
 
 def type_distribution(weighted: DataFrame, level: str = "class") -> DataFrame:
-    """``type, files, bytes, file_share, byte_share`` at ``level`` ("class" or "fine"), largest first."""
+    """``level, type_class, type, files, bytes, file_share, byte_share`` at ``level`` ("class" or
+    "fine"; a fine type is kept within its class), largest first."""
     column = LEVELS[level]
-    grouped = weighted.groupBy(F.coalesce(F.col(column), F.lit("unknown")).alias("type")).agg(
+    keys = [F.coalesce(F.col("type_class"), F.lit("unknown")).alias("type_class")]
+    if level != "class":
+        keys.append(F.coalesce(F.col(column), F.lit("unknown")).alias("type"))
+    grouped = weighted.groupBy(*keys).agg(
         F.sum("weight").alias("files"), F.sum(F.col("weight") * F.col("size_bytes")).alias("bytes")
     )
+    if level == "class":
+        grouped = grouped.withColumn("type", F.col("type_class"))
     everything = Window.partitionBy()
     return (
         grouped.withColumn("file_share", F.col("files") / F.sum("files").over(everything))
         .withColumn("byte_share", F.col("bytes") / F.sum("bytes").over(everything))
         .withColumn("level", F.lit(level))
-        .select("level", "type", "files", "bytes", "file_share", "byte_share")
+        .select("level", "type_class", "type", "files", "bytes", "file_share", "byte_share")
         .orderBy(F.desc("bytes"), "type")
     )
 

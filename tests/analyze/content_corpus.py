@@ -4,7 +4,7 @@
                       Installed-Size 10 + 20 KiB), /data/big (40,000 seeded random bytes)
     P2:               /app/copy (= big), /app/edited (big with one byte changed at 20,000)
     P3 (alpine base): /etc/os-release (alpine 3.19.0), /lib/apk/db/installed (2 packages, I: 100 + 200)
-    X = [P1, P2], Y = [P3], Z = [P1]
+    X = [P1, P2] (5,000 pulls), Y = [P3] (50 pulls), Z = [P1] (no Hub metadata)
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ TREES = {
     "P3": {"etc/os-release": OS_ALPINE, "lib/apk/db/installed": APK},
 }
 IMAGES = {"X": ["P1", "P2"], "Y": ["P3"], "Z": ["P1"]}
+PULLS = {"X": 5000, "Y": 50, "Z": None}  # Z was crawled without Hub metadata
 
 
 def build(root: str) -> dict:
@@ -53,7 +54,8 @@ def build(root: str) -> dict:
     images, image_layers = [], []
     for img, names in IMAGES.items():
         image_digest = "sha256:" + hashlib.sha256(img.encode()).hexdigest()
-        images.append({"image_digest": image_digest, "repository": f"demo/{img.lower()}", "tag": "latest"})
+        images.append({"image_digest": image_digest, "repository": f"demo/{img.lower()}", "tag": "latest",
+                       "pull_count": PULLS[img], "star_count": None if PULLS[img] is None else PULLS[img] // 100})
         for i, n in enumerate(names):
             image_layers.append({"image_digest": image_digest, "layer_index": i, "layer_digest": digests[n],
                                  "compressed_bytes": len(blobs[n])})

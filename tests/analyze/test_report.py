@@ -1,0 +1,94 @@
+"""The stats job end to end (CLI, Python API, spark-submit) and the HTML report's figures and numbers."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import content_corpus as cc
+from analyze.cli import report_command, stats_command
+from analyze.figures import FIGURES
+from analyze.tables import write_tables
+
+
+@pytest.fixture(scope="module")
+def results(spark, tmp_path_factory):
+    """`hubscope stats` with the content pass over the tiny store, then `hubscope report`."""
+    root = tmp_path_factory.mktemp("e2e")
+    built = cc.build(str(root / "store"))
+    write_tables(str(root / "tables"), built["tables"])
+    run = CliRunner().invoke(stats_command, ["--tables", str(root / "tables"), "--out", str(root / "results"),
+                                             "--store", str(root / "store"), "--sample-layers", "2", "--seed", "1",
+                                             "--zstd-levels", "1,3"])
+    assert run.exit_code == 0, run.output
+    rep = CliRunner().invoke(report_command, ["--results", str(root / "results"), "--out", str(root / "report")])
+    assert rep.exit_code == 0, rep.output
+    return root, built, rep.stdout.strip()
+
+
+def test_results_written_as_parquet_and_csv(results):
+    root, _, _ = results
+    names = {f.rsplit(".", 1)[0] for f in os.listdir(root / "results") if f.endswith(".parquet")}
+    csvs = {f.rsplit(".", 1)[0] for f in os.listdir(root / "results") if f.endswith(".csv")}
+    assert names == csvs
+    for required in ("dedup_overall", "type_class", "layer_sharing", "image_waste", "chunk_dedup", "recompression",
+                     "os_distribution", "ecosystems", "growth_random", "growth_popularity", "repeat_counts"):
+        assert required in names
+    assert len(pd.read_csv(root / "results" / "dedup_overall.csv")) == 3  # three populations
+
+
+def test_summary_numbers_by_hand(results):
+    root, built, _ = results
+    summary = json.loads((root / "results" / "summary.json").read_text())
+    small = len(cc.OS_DEBIAN) + len(cc.DPKG) + len(cc.OS_ALPINE) + len(cc.APK)
+    blobs = summary["dedup"]["layer_blobs"]
+    # 7 files (P1: 3, P2: 2, P3: 2), only /app/copy repeats a content: 6 unique; 40,000 of small + 120,000 bytes.
+    assert (blobs["total_files"], blobs["unique_files"]) == (7, 6)
+    assert blobs["dedup_capacity"] == pytest.approx(40_000 / (small + 120_000))
+    assert summary["corpus"]["images"] == 3 and summary["corpus"]["layers_ok"] == 3
+    assert summary["content"]["sampled_layers"] == 2  # --sample-layers 2
+    assert set(summary["content"]["recompression_savings_vs_gzip"]) == {"1", "3"}
+    assert summary["sharing"]["max_images_per_layer"] == 2  # P1 in X and Z
+    eco = {e["ecosystem"]: e for e in summary["ecosystems"]}
+    assert (eco["dpkg"]["images_with"], eco["dpkg"]["packages"], eco["apk"]["packages"]) == (2, 4, 2)
+
+
+def test_report_is_one_self_contained_html_with_every_figure(results):
+    root, _, printed = results
+    assert printed == str(root / "report" / "index.html")
+    page = open(printed, encoding="utf-8").read()
+    for name in FIGURES:
+        assert f'id="fig-{name}"' in page, name
+        assert (root / "report" / "figures" / f"{name}.svg").exists()
+    assert "src=\"http" not in page and "<script" not in page  # nothing fetched from elsewhere
+    assert page.count("data:image/png;base64,") == len(FIGURES)
+
+
+def test_report_puts_our_numbers_beside_the_published_ones(results):
+    root, _, printed = results
+    page = open(printed, encoding="utf-8").read()
+    # unique files: 6 of 7 = 85.7 %, beside the study's ~3 % [C]; capacity dedup beside 85.69 % [S].
+    assert "85.7 %" in page and "~3 % (3.2 %)" in page
+    assert "85.69 % removable (~7x)" in page and "[S]" in page and "[C]" in page
+    assert "Zhao et al." in page
+    assert "analyzer speed" not in page  # [U] values are never shown as the study's
+
+
+def test_spark_submit_stats_job(corpus_dir, tmp_path):
+    bin_dir = os.path.dirname(sys.executable)
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
+    job = os.path.join(os.path.dirname(__file__), "..", "..", "jobs", "stats.py")
+    proc = subprocess.run(
+        [os.path.join(bin_dir, "spark-submit"), "--master", "local[1]", "--conf", "spark.ui.enabled=false", job,
+         "--tables", corpus_dir, "--out", str(tmp_path / "out")],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["dedup"]["image_refs"]["dedup_count"] == pytest.approx(0.6)  # the hand-built corpus: 6 of 10
+    assert summary["waste"]["wasted_bytes"] == 110  # 100 (I2's deleted /bin/sh) + 10 (I1's /etc/passwd twice)
