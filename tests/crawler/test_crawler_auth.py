@@ -6,6 +6,8 @@ import json
 import os
 import stat
 
+import pytest
+
 from click.testing import CliRunner
 
 from crawler.auth import (Authenticator, Credentials, DockerConfigCredentials, StaticCredentials, parse_challenge,
@@ -116,7 +118,8 @@ def test_docker_hub_config_key_is_index_docker_io(tmp_path):
     assert DockerConfigCredentials(config).get("quay.io") is None
 
 
-def test_docker_config_credential_helper(basic_registry, tmp_path, monkeypatch):
+@pytest.mark.parametrize("key", ["credHelpers", "credsStore"])
+def test_docker_config_credential_helper(basic_registry, tmp_path, monkeypatch, key):
     bindir = tmp_path / "bin"
     bindir.mkdir()
     helper = bindir / "docker-credential-hubscopetest"
@@ -128,7 +131,8 @@ def test_docker_config_credential_helper(basic_registry, tmp_path, monkeypatch):
     )
     helper.chmod(helper.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
-    config = write_config(tmp_path / "config.json", {"credHelpers": {basic_registry.host: "hubscopetest"}})
+    doc = {"credHelpers": {basic_registry.host: "hubscopetest"}} if key == "credHelpers" else {"credsStore": "hubscopetest"}
+    config = write_config(tmp_path / "config.json", doc)
     summary = crawl(basic_registry.url, tmp_path / "store", "demo/schema2", credentials=DockerConfigCredentials(config))
     assert summary.images_ok == 1
 
