@@ -34,7 +34,6 @@ from jobs.tables import TableSet
 
 log = logging.getLogger(__name__)
 
-INPUT_DDL = "layer_digest string, media_type string, compressed_bytes bigint, diff_id string"
 ROW_GROUP_ROWS = 128 * 1024  # file rows buffered per Parquet row group in a task
 FAULT_DELAY_ENV = "HUBSCOPE_SCAN_FAULT_DELAY_S"  # tests: sleep per layer so a run can be killed mid-way
 
@@ -79,67 +78,88 @@ def balance(layers: list[LayerTodo], tasks: int) -> list[list[LayerTodo]]:
     return [bins[i] for i in order if bins[i]]
 
 
-def scan_partition(store: StoreConfig, files_dir: str, magic: bool, options: ScanOptions):
-    """The ``mapInArrow`` function: layer batches in, one result row per layer out, file rows to Parquet."""
+class _PartWriter:
+    """File rows of a task's verified layers, buffered into row groups of one Parquet part file."""
+
+    def __init__(self, files_dir: str) -> None:
+        self.name = f"part-{uuid.uuid4().hex}.parquet"  # unique per task attempt
+        self.path = os.path.join(files_dir, self.name)
+        self.writer: Optional[pq.ParquetWriter] = None
+        self.pending: list[pa.Table] = []
+        self.pending_rows = 0
+
+    def add(self, files: pa.Table) -> None:
+        self.pending.append(files)
+        self.pending_rows += files.num_rows
+        if self.pending_rows >= ROW_GROUP_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, schemas.FILES, compression="zstd")
+        self.writer.write_table(pa.concat_tables(self.pending))
+        self.pending, self.pending_rows = [], 0
+
+    def close(self) -> None:
+        self.flush()
+        if self.writer is not None:
+            self.writer.close()
+
+
+def scan_partition(bins, store: StoreConfig, files_dir: str, magic: bool, options: ScanOptions):
+    """The ``mapInArrow`` function: task ids in (``bins.value[id]``, a broadcast, is that task's layers),
+    one result row per layer out, file rows to the task's Parquet part.
+
+    Spark keeps a task's rows only if the whole task succeeds, which is after the part is closed, and
+    the driver keeps only parts named by kept rows: a failed attempt's part is never committed.
+    """
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from crawler.digest import Digest
-        from jobs.errors import LayerError
         from jobs.filetype import shared_typer
-        from jobs.scanner import error_row, scan_layer
 
         blobs = open_store(store)
         typer = shared_typer() if magic else None
         delay = float(os.environ.get(FAULT_DELAY_ENV, "0") or 0)
-        part_name = f"part-{uuid.uuid4().hex}.parquet"
-        part_path = os.path.join(files_dir, part_name)
-        writer: Optional[pq.ParquetWriter] = None
-        pending: list[pa.Table] = []
-        pending_rows = 0
-
-        def flush() -> None:
-            nonlocal writer, pending, pending_rows
-            if not pending:
-                return
-            if writer is None:
-                writer = pq.ParquetWriter(part_path, schemas.FILES, compression="zstd")
-            writer.write_table(pa.concat_tables(pending))
-            pending, pending_rows = [], 0
-
+        part = _PartWriter(files_dir)
         for batch in batches:
-            for todo in batch.to_pylist():
-                digest = todo["layer_digest"]
-                started = time.monotonic()
-                try:
-                    fh = blobs.open_read(Digest.parse(digest))
-                except Exception as exc:
-                    result_row, files = error_row(digest, LayerError("blob_missing", f"{type(exc).__name__}: {exc}"), todo["media_type"]), None
-                else:
-                    try:
-                        result = scan_layer(fh, digest, media_type=todo["media_type"], diff_id=todo["diff_id"], typer=typer, options=options)
-                    finally:
-                        fh.close()
-                    result_row, files = result.layer, result.files
-                if delay:
-                    time.sleep(delay)
-                row = dict(result_row)
-                row["scanned_at"] = int(row["scanned_at"].timestamp() * 1_000_000)
-                row["files_part"] = part_name if files is not None and files.num_rows else None
-                row["files_rows"] = files.num_rows if files is not None else 0
-                if files is not None and files.num_rows:
-                    pending.append(files)
-                    pending_rows += files.num_rows
-                    if pending_rows >= ROW_GROUP_ROWS:
-                        flush()
-                log.info("layer %s %s in %.2fs", digest, row["status"], time.monotonic() - started)
-                # Spark keeps a task's rows only if the whole task succeeds (after the part is closed
-                # below), and the driver keeps only parts named by kept rows.
-                yield pa.RecordBatch.from_pylist([row], schema=RESULT_SCHEMA)
-        flush()
-        if writer is not None:
-            writer.close()
+            for task_id in batch.column("id").to_pylist():
+                for todo in bins.value[task_id]:
+                    row, files = _scan_one(blobs, todo, typer, options)
+                    if delay:
+                        time.sleep(delay)
+                    row["files_part"] = part.name if files is not None and files.num_rows else None
+                    row["files_rows"] = files.num_rows if files is not None else 0
+                    if row["files_part"]:
+                        part.add(files)
+                    yield pa.RecordBatch.from_pylist([row], schema=RESULT_SCHEMA)
+        part.close()
 
     return run
+
+
+def _scan_one(blobs, todo: LayerTodo, typer, options: ScanOptions) -> tuple[dict, Optional[pa.Table]]:
+    """Scan one layer from the store; a blob that cannot be opened is an error row like any other."""
+    from crawler.digest import Digest
+    from jobs.errors import LayerError
+    from jobs.scanner import error_row, scan_layer
+
+    started = time.monotonic()
+    try:
+        fh = blobs.open_read(Digest.parse(todo.layer_digest))
+    except Exception as exc:
+        error = LayerError("blob_missing", f"{type(exc).__name__}: {exc}")
+        row, files = error_row(todo.layer_digest, error, todo.media_type), None
+    else:
+        try:
+            result = scan_layer(fh, todo.layer_digest, media_type=todo.media_type, diff_id=todo.diff_id, typer=typer, options=options)
+        finally:
+            fh.close()
+        row, files = dict(result.layer), result.files
+    log.info("layer %s %s in %.2fs", todo.layer_digest, row["status"], time.monotonic() - started)
+    row["scanned_at"] = int(row["scanned_at"].timestamp() * 1_000_000)
+    return row, files
 
 
 def _progress(spark, stop: threading.Event, total: int) -> None:
@@ -230,9 +250,9 @@ def _run_spark(todo, config, files_dir, magic, options, spark, master, tasks) ->
     sc = spark.sparkContext
     bins = balance(todo, tasks or max(2, sc.defaultParallelism * 2))
     log.info("scanning %d layers in %d tasks (largest first)", len(todo), len(bins))
-    rows = [[(t.layer_digest, t.media_type, t.compressed_bytes, t.diff_id) for t in b] for b in bins]
-    rdd = sc.parallelize(rows, len(rows)).flatMap(lambda b: b)  # one bin per partition, order kept
-    df = spark.createDataFrame(rdd, INPUT_DDL).mapInArrow(scan_partition(config, files_dir, magic, options), RESULT_DDL)
+    # One task id per partition (a JVM range: no Python RDD stage); each task finds its layers in a broadcast.
+    bins_bc = sc.broadcast(bins)
+    df = spark.range(len(bins), numPartitions=len(bins)).mapInArrow(scan_partition(bins_bc, config, files_dir, magic, options), RESULT_DDL)
     stop = threading.Event()
     watcher = threading.Thread(target=_progress, args=(spark, stop, len(bins)), daemon=True)
     watcher.start()
@@ -240,6 +260,7 @@ def _run_spark(todo, config, files_dir, magic, options, spark, master, tasks) ->
         result = df.toArrow()
     finally:
         stop.set()
+        bins_bc.unpersist()
     return _result_to_layers(result)
 
 

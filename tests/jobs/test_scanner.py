@@ -332,3 +332,12 @@ def test_rows_are_batched_without_changing_them(monkeypatch):
     batched = scan(gz(raw)).files
     assert batched.num_rows == 10 and len(batched.to_batches()) == 4
     assert batched.equals(whole)
+
+
+def test_oversized_gnu_long_name_is_refused_not_buffered():
+    info = tarfile.TarInfo("././@LongLink")
+    info.type, info.size = tarfile.GNUTYPE_LONGNAME, 2 << 20  # a 2 MiB "name"
+    raw = info.tobuf(tarfile.GNU_FORMAT) + b"n" * (2 << 20) + tar_of([member("x", HELLO)])
+    result = scan(gz(raw))
+    assert result.layer["error_class"] == "tar_header_corrupt"
+    assert "metadata member of 2097152 bytes" in result.layer["error_message"]
