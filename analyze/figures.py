@@ -71,7 +71,7 @@ def fig_layer_sizes(r: Frames) -> Optional[Figure]:
 def fig_layer_counts(r: Frames) -> Optional[Figure]:
     if "layer_cdf" not in r:
         return None
-    fig, (ax1, ax2) = _fig("Files, directories and depth per layer", 2)
+    fig, (ax1, ax2) = _fig("Files, directories and depth per layer (each layer once)", 2)
     _cdf_lines(ax1, r["layer_cdf"], {"file_count": "regular files", "dir_count": "directories"})
     ax1.set_xlabel("entries per layer (count, log scale)")
     _cdf_lines(ax2, r["layer_cdf"], {"depth_max": "deepest path"}, log_x=False)
@@ -93,7 +93,7 @@ def fig_image_sizes(r: Frames) -> Optional[Figure]:
     stats = r.get("image_stats")
     if stats is None or stats.empty:
         return None
-    fig, (ax1, ax2) = _fig("Images: size and file count", 2)
+    fig, (ax1, ax2) = _fig("Images: size and file count (all layers of each image)", 2)
     for col, label in (("compressed_bytes", "compressed"), ("uncompressed_bytes", "uncompressed")):
         v = stats[col].dropna().sort_values()
         ax1.step(v.clip(lower=1), [(i + 1) / len(v) for i in range(len(v))], where="post", label=label)
@@ -128,7 +128,7 @@ def _share_bars(ax, df: pd.DataFrame, title: str) -> None:
 def fig_type_classes(r: Frames) -> Optional[Figure]:
     if "type_class" not in r or r["type_class"].empty:
         return None
-    fig, (ax1, ax2) = _fig("File types by count and by capacity", 2)
+    fig, (ax1, ax2) = _fig("File types by count and by capacity (files of unique layers)", 2)
     _share_bars(ax1, r["type_class"], "type classes (reference taxonomy)")
     fine = r.get("type_fine", pd.DataFrame())
     if not fine.empty:
@@ -163,7 +163,7 @@ def fig_dedup(r: Frames) -> Optional[Figure]:
 def fig_growth(r: Frames) -> Optional[Figure]:
     if "growth_random" not in r:
         return None
-    fig, (ax,) = _fig("Dedup ratio as layers are added")
+    fig, (ax,) = _fig("Dedup ratio as unique layers are added")
     for name, label in (("growth_random", "random order"), ("growth_popularity", "most pulled first")):
         g = r.get(name)
         if g is not None and len(g):
@@ -199,7 +199,7 @@ def _loglog_bars(ax, x, y, xlabel: str, ylabel: str) -> None:
 def fig_sharing(r: Frames) -> Optional[Figure]:
     if "layer_sharing" not in r:
         return None
-    fig, (ax1, ax2) = _fig("Layer sharing and content repeats", 2)
+    fig, (ax1, ax2) = _fig("Layer sharing across images and content repeats", 2)
     s = r["layer_sharing"]
     _loglog_bars(ax1, s["images_per_layer"], s["layers"], "images using the layer (count)", "layers (count, log)")
     ax1.set_title("layer sharing histogram")

@@ -51,3 +51,18 @@ def test_corpus_final_filesystems(spark, corpus):
     assert (rows[I1].final_files, rows[I1].final_bytes, rows[I1].duplicate_files, rows[I1].duplicate_bytes) == (4, 130, 1, 5)
     # I2: /bin/sh deleted; /lib/x.so A100, B5, B5, D30 -> 4 files, 140 bytes, one duplicate (5 bytes).
     assert (rows[I2].final_files, rows[I2].final_bytes, rows[I2].duplicate_files, rows[I2].duplicate_bytes) == (4, 140, 1, 5)
+
+
+def test_ecosystems_add_up_per_image(spark):
+    from analyze.content import ecosystems
+
+    packages = spark.createDataFrame(
+        [("i1", 100, 5000, None, None), ("i2", None, None, 14, 700), ("i3", None, None, None, None)],
+        "image_digest string, dpkg_packages long, dpkg_bytes long, apk_packages long, apk_bytes long",
+    )
+    fs = spark.createDataFrame(
+        [("i1", 3, 30, 0, 0), ("i2", 0, 0, 0, 0), ("i3", 2, 20, 5, 500)],
+        "image_digest string, python_packages long, python_bytes long, node_packages long, node_bytes long",
+    )
+    got = {r.ecosystem: (r.images_with, r.packages, r.bytes) for r in ecosystems(packages, fs).collect()}
+    assert got == {"dpkg": (1, 100, 5000), "apk": (1, 14, 700), "python": (2, 5, 50), "npm": (1, 5, 500)}

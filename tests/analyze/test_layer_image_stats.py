@@ -54,3 +54,19 @@ def test_spearman_correlation_with_ties(spark):
     got = {r.popularity: r.spearman for r in images.popularity_correlation(df, ("size",)).collect()}
     assert got["pull_count"] == pytest.approx(0.9486833, abs=1e-6)
     assert got["star_count"] is None  # all stars tie: no correlation defined
+
+
+def test_image_percentiles(spark, corpus):
+    sizes = images.image_sizes(corpus["images"], corpus["image_layers"], corpus["layers"])
+    got = _pct(images.image_distributions(sizes))
+    # two images: compressed 60 and 90, uncompressed 3072 and 5120; the median is the lower one
+    assert got[("compressed_bytes", 0.5)] == 60 and got[("uncompressed_bytes", 0.9)] == 5120
+    assert got[("layer_count", 0.5)] == 2 and got[("file_count", 0.5)] == 5
+
+
+def test_images_without_hub_metadata_fall_in_unknown(spark, corpus):
+    from pyspark.sql import functions as F
+
+    sizes = images.image_sizes(corpus["images"], corpus["image_layers"], corpus["layers"]).withColumn("pull_count", F.lit(None).cast("long"))
+    got = [(r.pulls, r.images) for r in images.popularity_buckets(sizes, ("file_count",)).collect()]
+    assert got == [("unknown", 2)]
