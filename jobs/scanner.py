@@ -11,8 +11,11 @@ Decisions recorded here because analyses depend on them:
   (never resolved) and marks the row ``path_hostile``, as do absolute names, names over 4096 bytes
   and components over 255 bytes. Non-UTF-8 names are shown with ``\\xNN`` escapes and their exact
   bytes kept in ``path_raw``.
-- A symlink whose relative target climbs above the root is also ``path_hostile``; absolute symlink
-  targets resolve inside the image root and are not.
+- A symlink whose relative target climbs above the root is also ``path_hostile``, as is a hardlink
+  whose target name is hostile; absolute symlink targets resolve inside the image root and are not.
+- Sparse files have their logical size and the digest of their logical content (holes as zeros), so
+  they dedup with the same file stored densely; beyond ``ScanOptions.sparse_hash_limit`` the digest
+  is null rather than hashing gigabytes of zeros.
 - ``mode`` keeps the permission bits (``& 0o7777``): Go writers add file-type bits, others do not.
 - Whiteouts are members whose base name starts with ``.wh.`` (``.wh..wh..opq`` = opaque); their
   ``path`` is the member's own path and they have no content digest.
