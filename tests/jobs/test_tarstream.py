@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import tarfile
 
@@ -71,24 +70,25 @@ def test_device_files_from_gnu_tar(tmp_path):
     assert result.layer["device_count"] == 2
 
 
-def test_chunk_boundaries_anywhere_give_the_same_entries():
-    raw = open(_gnu_tar_of_real_files(), "rb").read()
+@pytest.fixture(scope="module")
+def real_tar(tmp_path_factory) -> str:
+    """A POSIX tar of real files made by GNU tar (docs and timezone data of this machine)."""
+    path = str(tmp_path_factory.mktemp("real") / "real.tar")
+    subprocess.run(["tar", "--format=posix", "-cf", path, "-C", "/usr/share", "doc/tar", "doc/gzip", "zoneinfo/Europe"],
+                   check=True, stderr=subprocess.DEVNULL)
+    return path
+
+
+def test_chunk_boundaries_anywhere_give_the_same_entries(real_tar):
+    raw = open(real_tar, "rb").read()
     whole = [(e.index, e.name, e.typeflag, e.size, e.sha256, e.linkname) for e in iter_entries(iter([raw]))]
     for step in (1, 7, 511, 513, 4096):
         pieces = (raw[i:i + step] for i in range(0, len(raw), step))
         assert [(e.index, e.name, e.typeflag, e.size, e.sha256, e.linkname) for e in iter_entries(pieces)] == whole
 
 
-def _gnu_tar_of_real_files() -> str:
-    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"hubscope-test-real-{os.getpid()}.tar")
-    if not os.path.exists(path):
-        subprocess.run(["tar", "--format=posix", "-cf", path, "-C", "/usr/share", "doc/tar", "doc/gzip", "zoneinfo/Europe"],
-                       check=True, stderr=subprocess.DEVNULL)
-    return path
-
-
-def test_agrees_with_tarfile_on_real_files():
-    path = _gnu_tar_of_real_files()
+def test_agrees_with_tarfile_on_real_files(real_tar):
+    path = real_tar
     expected = []
     with tarfile.open(path, "r:") as tf:
         for m in tf:
