@@ -14,8 +14,8 @@ Decisions recorded here because analyses depend on them:
 - A symlink whose relative target climbs above the root is also ``path_hostile``, as is a hardlink
   whose target name is hostile; absolute symlink targets resolve inside the image root and are not.
 - Sparse files have their logical size and the digest of their logical content (holes as zeros), so
-  they dedup with the same file stored densely; beyond ``ScanOptions.sparse_hash_limit`` the digest
-  is null rather than hashing gigabytes of zeros.
+  they dedup with the same file stored densely; once a layer's holes pass
+  ``ScanOptions.sparse_hash_limit`` bytes the digest is null rather than hashing gigabytes of zeros.
 - ``mode`` keeps the permission bits (``& 0o7777``): Go writers add file-type bits, others do not.
 - Whiteouts are members whose base name starts with ``.wh.`` (``.wh..wh..opq`` = opaque); their
   ``path`` is the member's own path and they have no content digest.
@@ -61,7 +61,7 @@ class ScanOptions:
     """Bounds and knobs of a scan; the defaults are what the Spark job uses."""
 
     max_uncompressed_bytes: Optional[int] = None  # None = no limit; a bomb then costs time, not memory
-    sparse_hash_limit: int = 1 << 30
+    sparse_hash_limit: int = 1 << 30  # hole bytes hashed per layer
 
 
 @dataclass

@@ -17,6 +17,7 @@ from jobs.errors import LayerError
 
 BLOCK = 512
 MAX_META_BYTES = 1 << 20  # a PAX record set or GNU long name larger than this is hostile, not a name
+MAX_SPARSE_SPANS = 1 << 20  # a sparse map is metadata too: bounded like a name
 ZERO_BLOCK = bytes(BLOCK)
 _ZEROS = bytes(1 << 20)
 
@@ -226,6 +227,8 @@ def _gnu_sparse_map(header: bytes, inp: _Input) -> tuple[list[tuple[int, int]], 
             raise LayerError("tar_truncated", "the tar ended inside a GNU sparse extension block")
         entries(block, 0, 21)
         extended = block[504]
+        if len(spans) > MAX_SPARSE_SPANS:
+            raise _corrupt(f"GNU sparse map of more than {MAX_SPARSE_SPANS} pieces")
     return spans, _number(header[483:495])
 
 
@@ -275,14 +278,16 @@ def iter_entries(chunks: Iterator[bytes], head_bytes: int = 0, sparse_hash_limit
     """Members of the tar in ``chunks``, each yielded after its data was consumed (and hashed if regular).
 
     ``head_bytes`` > 0 keeps that many leading content bytes of regular files in ``entry.head``.
-    Sparse files are hashed as their logical content (holes as zeros) up to ``sparse_hash_limit``
-    bytes; beyond that their ``sha256`` is None, so a 300 GB ``lastlog`` does not cost minutes.
+    Sparse files are hashed as their logical content (holes as zeros) while the layer's holes total
+    at most ``sparse_hash_limit`` bytes; beyond that their ``sha256`` is None, so a 300 GB ``lastlog``
+    (or a thousand hostile sparse members) costs no more than hashing that many zeros once.
     """
     inp = _Input(iter(chunks))
     pax_global: dict[bytes, bytes] = {}
     pax: list[tuple[bytes, bytes]] = []
     long_name = long_link = None
     index = 0
+    hole_budget = sparse_hash_limit
     while True:
         header = inp.block()
         if header is None:
@@ -357,7 +362,9 @@ def iter_entries(chunks: Iterator[bytes], head_bytes: int = 0, sparse_hash_limit
                 elif sub == b"major":
                     pax_sparse_major = _pax_int(value, key)
                 elif sub == b"offset":
-                    sparse_spans = (sparse_spans or []) + [[_pax_int(value, key), None]]
+                    if sparse_spans is None:
+                        sparse_spans = []
+                    sparse_spans.append([_pax_int(value, key), None])
                 elif sub == b"numbytes":
                     if not sparse_spans or sparse_spans[-1][1] is not None:
                         raise _corrupt("PAX 0.0 sparse numbytes without offset")
@@ -394,8 +401,11 @@ def iter_entries(chunks: Iterator[bytes], head_bytes: int = 0, sparse_hash_limit
                 if any(s[1] is None for s in spans):
                     raise _corrupt("PAX 0.0 sparse offset without numbytes")
             realsize = realsize if realsize is not None else stored
-            if realsize > sparse_hash_limit:
+            holes = realsize - stored
+            if holes > hole_budget:
                 sink = None
+            else:
+                hole_budget -= holes
             _feed_sparse(inp, spans, stored, realsize, sink)
             inp.feed(-size % BLOCK, None)
             entry.size = realsize

@@ -99,3 +99,15 @@ def test_agrees_with_tarfile_on_real_files(real_tar):
                for e in iter_entries(iter(lambda: fh.read(65536), b""))]
     assert len(got) > 50
     assert got == expected
+
+
+def test_sparse_hole_budget_is_per_layer(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("a", "b", "c"):
+        _sparse_file(str(src / name))  # ~4 MiB of holes each
+    out = tmp_path / "layer.tar"
+    subprocess.run(["tar", "--sparse", "--format=gnu", "-cf", str(out), "-C", str(src), "a", "b", "c"], check=True)
+    entries = list(iter_entries(iter([out.read_bytes()]), sparse_hash_limit=9 << 20))
+    assert [e.sha256 is not None for e in entries] == [True, True, False]  # the third would pass 9 MiB of holes
+    assert len({e.sha256 for e in entries[:2]}) == 1
