@@ -10,6 +10,7 @@ of a directory is charged the removed subtree's size (from the layers below, sta
 lowers efficiency but is not waste by itself; opaque-directory markers are not nodes (their
 directory is). Efficiency = sum of min sizes / sum of cumulative sizes (1.0 when nothing has size).
 Image size = sum of layer sizes (tar header sizes), user size = image size minus layer 0.
+A hardlink's tar header size is 0, whatever size the files table copies from its target.
 
 Where dive's code errors (a whiteout of a path absent below), dive stops visiting that layer; we
 charge size 0 and go on, so one odd entry cannot hide the rest of the layer.
@@ -46,6 +47,12 @@ class DiveResult:
     inefficient: tuple[PathWaste, ...] = field(default_factory=tuple)
 
 
+def header_size(e: Entry) -> int:
+    """The entry's tar header size, which is what dive sums: 0 for hardlinks (the scan copies the
+    target's size into ``size_bytes``), 0 when unknown."""
+    return 0 if e.type == "hardlink" else (e.size_bytes or 0)
+
+
 @dataclass
 class _Node:
     size: int
@@ -74,10 +81,10 @@ def _layer_tree(entries: Sequence[Entry]) -> dict[tuple[str, bool], _Node]:
         if e.type == "whiteout":
             target = whiteout_target(e)
             imply(target)
-            nodes[(target, True)] = _Node(e.size_bytes or 0, False, whiteout=True)
+            nodes[(target, True)] = _Node(header_size(e), False, whiteout=True)
             continue
         imply(e.path)
-        nodes[(e.path, False)] = _Node(e.size_bytes or 0, e.type == "dir")
+        nodes[(e.path, False)] = _Node(header_size(e), e.type == "dir")
     return nodes
 
 
@@ -105,7 +112,7 @@ def dive_waste(layers: Sequence[Sequence[Entry]]) -> DiveResult:
     minimum: dict[str, int] = {}
     count: dict[str, int] = {}
     stacked: dict[str, _Node] = {}
-    layer_sizes = [sum(e.size_bytes or 0 for e in layer) for layer in layers]
+    layer_sizes = [sum(header_size(e) for e in layer) for layer in layers]
     for layer in layers:
         nodes = _layer_tree(layer)
         for path, node in _leaves(nodes):

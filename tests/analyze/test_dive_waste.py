@@ -104,3 +104,12 @@ def test_corpus_images_by_hand(spark, corpus):
     assert rows[I1].wasted_user_percent == pytest.approx(10 / 25)
     paths = {(r.image_digest, r.path): (r["count"], r.bytes) for r in inefficient_paths(image_fs(corpus["files"], corpus["image_layers"])).collect()}
     assert paths == {(I1, "/etc/passwd"): (2, 10), (I2, "/bin/sh"): (2, 100)}
+
+
+def test_hardlink_has_header_size_zero():
+    # The files table gives a hardlink its target's size (40); dive sums tar header sizes, which are 0.
+    # /a (40) and its hardlink /b; layer 1 rewrites /b (40): /b cumulative 0 + 40 = 40 is waste, min 0.
+    result = dive_waste([[f("/a", 40), Entry("/b", "hardlink", 40, "sha256:" + "4" * 64)], [f("/b", 40)]])
+    assert result.image_bytes == 80 and result.user_bytes == 40
+    assert result.wasted_bytes == 40
+    assert result.efficiency == pytest.approx(40 / 80)
