@@ -186,13 +186,16 @@ def _bars(ax, labels, values, xlabel: str, ylabel: str, percent: bool = False) -
     ax.grid(axis="y", alpha=0.3)
 
 
-def _loglog_bars(ax, x, y, xlabel: str, ylabel: str) -> None:
+def _loglog_bars(ax, x, y, xlabel: str, what: str) -> None:
+    """Bars of counts; axes go logarithmic only where the values span decades."""
     ax.bar(x, y, width=0.6 if len(x) < 30 else 1.0)
     if len(x) and max(x) > 20:
         ax.set_xscale("log")
-    ax.set_yscale("log")
+    log_y = bool(len(y)) and max(y) > 50
+    if log_y:
+        ax.set_yscale("log")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(f"{what} (count{', log' if log_y else ''})")
     ax.grid(alpha=0.3)
 
 
@@ -201,11 +204,11 @@ def fig_sharing(r: Frames) -> Optional[Figure]:
         return None
     fig, (ax1, ax2) = _fig("Layer sharing across images and content repeats", 2)
     s = r["layer_sharing"]
-    _loglog_bars(ax1, s["images_per_layer"], s["layers"], "images using the layer (count)", "layers (count, log)")
+    _loglog_bars(ax1, s["images_per_layer"], s["layers"], "images using the layer (count)", "layers")
     ax1.set_title("layer sharing histogram")
     rc = r.get("repeat_counts", pd.DataFrame())
     if len(rc):
-        _loglog_bars(ax2, rc["repeat_count"], rc["digests"], "copies of a content (count)", "distinct contents (count, log)")
+        _loglog_bars(ax2, rc["repeat_count"], rc["digests"], "copies of a content (count)", "distinct contents")
         ax2.set_title("repeat-count distribution (unique layers)")
     return fig
 
@@ -243,12 +246,12 @@ def fig_waste(r: Frames) -> Optional[Figure]:
     ax2.scatter(w["image_bytes"].clip(lower=1), w["wasted_bytes"].clip(lower=1), s=12, alpha=0.7, label="dive wasted bytes")
     ax2.scatter(w["final_bytes"].clip(lower=1), w["duplicate_bytes"].clip(lower=1), s=12, alpha=0.7, marker="x",
                 label="duplicate content in final fs")
-    for axis in (ax2.xaxis, ax2.yaxis):
-        axis.set_major_formatter(FuncFormatter(human_bytes))
     ax2.set_xscale("log")
     ax2.set_yscale("log")
+    for axis in (ax2.xaxis, ax2.yaxis):  # after set_*scale, which resets the formatters
+        axis.set_major_formatter(FuncFormatter(human_bytes))
     ax2.set_xlabel("image size (bytes, log)")
-    ax2.set_ylabel("bytes (log)")
+    ax2.set_ylabel("bytes (log; none drawn at 1 B)")
     _legend(ax2)
     ax2.grid(alpha=0.3)
     return fig
