@@ -53,11 +53,19 @@ def weighted_files(files: DataFrame, layers: DataFrame, image_layers: DataFrame,
     """Regular files of ``population`` with a ``weight`` column (times each row counts).
 
     Populations where every layer counts once are a semi-join (a broadcast hash lookup per file row,
-    carrying nothing), which is what the dedup benchmark measured fastest; only ``image_refs``
-    joins a weight.
+    carrying nothing), or no join when no layer failed; only ``image_refs`` joins a weight.
     """
+    if population == LAYER_BLOBS and not _has_failed_layers(layers):
+        # The scan writes file rows only for layers it read completely, so when no layer failed the
+        # files table already is this population: no join at all.
+        return regular_files(files).withColumn("weight", F.lit(1).cast("long"))
     weights = layer_weights(layers, image_layers, population)
     if population == IMAGE_REFS:
         return regular_files(files).join(weights, "layer_digest")
     kept = regular_files(files).join(weights.select("layer_digest"), "layer_digest", "left_semi")
     return kept.withColumn("weight", F.lit(1).cast("long"))
+
+
+def _has_failed_layers(layers: DataFrame) -> bool:
+    """One small query over the layers table (thousands of rows, not billions)."""
+    return bool(layers.where(F.col("status") != "ok").limit(1).count())

@@ -4,7 +4,9 @@ Input: a synthetic ``files`` table (default 10^7 rows) with a realistic duplicat
 ids drawn from a Zipf distribution (a few contents repeated very often, most seen once or twice),
 sizes log-normal around 2 KiB per content, 500 files per layer, and a ``layers`` table marking every
 layer ok. Both engines compute the reference study's four totals (files, unique files, bytes,
-unique bytes) over regular files of ok layers; the answers must be equal.
+unique bytes) over regular files of ok layers; the answers must be equal. The scan writes file rows
+only for layers it read completely, so both engines check the layers table for failures and then
+aggregate the files table alone (Spark's ``weighted_files`` does exactly that).
 
     python benchmarks/bench_stats.py [--rows N] [--tiny] [--workdir DIR] [--repeat 3]
 
@@ -36,8 +38,9 @@ DUCKDB_QUERY = """
     SELECT SUM(copies) AS total_files, COUNT(*) AS unique_files, SUM(bytes) AS total_bytes, SUM(size) AS unique_bytes
     FROM (
         SELECT f.content_sha256, COUNT(*) AS copies, SUM(f.size_bytes) AS bytes, MAX(f.size_bytes) AS size
-        FROM read_parquet('{files}/*.parquet') f JOIN read_parquet('{layers}/*.parquet') l USING (layer_digest)
-        WHERE f.type = 'reg' AND f.content_sha256 IS NOT NULL AND l.status = 'ok'
+        FROM read_parquet('{files}/*.parquet') f
+        WHERE f.type = 'reg' AND f.content_sha256 IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM read_parquet('{layers}/*.parquet') l WHERE l.status <> 'ok')
         GROUP BY f.content_sha256
     )
 """

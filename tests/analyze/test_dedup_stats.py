@@ -98,3 +98,10 @@ def test_random_order_is_reproducible_and_seeded(spark, corpus):
     assert len({tuple(ranks(s)) for s in range(8)}) > 1  # different seeds give different orders
     last = dedup.dedup_growth(w, dedup.random_layer_order(w, 7)).orderBy("layers").collect()[-1]
     assert (last.total_files, last.unique_files) == (7, 4)  # whatever the order, the end is the whole corpus
+
+
+def test_files_of_a_failed_layer_are_not_counted(spark, corpus):
+    # Mark L3 failed: its two files (D30, A100) leave the unique-layer population -> 5 files, 3 unique.
+    layers = corpus["layers"].withColumn("status", F.when(F.col("layer_digest") == L3, "error").otherwise(F.col("status")))
+    r = dedup.dedup_ratios(weighted_files(corpus["files"], layers, corpus["image_layers"], LAYER_BLOBS)).first()
+    assert (r.total_files, r.unique_files, r.total_bytes, r.unique_bytes) == (5, 3, 135, 125)
