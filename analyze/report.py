@@ -29,9 +29,10 @@ SECTIONS = (
      "Distributions over scanned layers; percentiles for each layer once and for every layer of every image."),
     ("Images", ("image_sizes",), ("image_percentiles",),
      "Per image: layers, compressed size (sum of its blobs), uncompressed size (sum of its tar streams), regular files."),
-    ("Files and types", ("file_sizes", "type_classes"), ("type_class", "size_by_type"),
-     "Regular files of unique layers, typed by the scan into the reference study's taxonomy."),
-    ("Deduplication", ("dedup", "dedup_growth"), ("dedup_overall", "dedup_by_class", "repeat_counts"),
+    ("Files and types", ("file_sizes", "type_classes"), ("type_class", "type_class_image_refs", "size_by_type"),
+     "Regular files typed by the scan into the reference study's taxonomy: of unique layers (type_class, the study's "
+     "population) and of every layer of every image (type_class_image_refs)."),
+    ("Deduplication", ("dedup", "dedup_growth"), ("dedup_overall", "dedup_by_class", "dedup_by_class_image_refs", "repeat_counts"),
      "dedup_count = (total - unique) / total files; dedup_capacity = (bytes - unique bytes) / bytes; unique by content sha256. "
      "Growth curves add unique layers one by one, in a seeded random order and most-pulled first."),
     ("Layer sharing and savings", ("layer_sharing", "savings"), ("layer_vs_file", "chunk_dedup"),

@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from analyze import content, dedup, files, images, imagefs, layers, sharing
-from analyze.populations import LABELS, LAYER_BLOBS, POPULATIONS, weighted_files
+from analyze.populations import IMAGE_REFS, LABELS, LAYER_BLOBS, POPULATIONS, weighted_files
 from analyze.tables import load_tables
 
 log = logging.getLogger(__name__)
@@ -80,9 +80,11 @@ def compute_results(
         "file_size_cdf": lambda: files.file_size_cdf(unique),
         "type_class": lambda: files.type_distribution(unique, "class"),
         "type_fine": lambda: files.type_distribution(unique, "fine"),
+        "type_class_image_refs": lambda: files.type_distribution(weighted_files(fl, ly, il, IMAGE_REFS), "class"),
         "size_by_type": lambda: files.size_by_type(unique),
         "dedup_overall": dedup_overall,
         "dedup_by_class": lambda: dedup.dedup_by_class(unique),
+        "dedup_by_class_image_refs": lambda: dedup.dedup_by_class(weighted_files(fl, ly, il, IMAGE_REFS)),
         "dedup_per_image": lambda: dedup.dedup_per_image(fl, il),
         "repeat_counts": lambda: dedup.repeat_counts(unique),
         "growth_random": lambda: dedup.dedup_growth(unique, dedup.random_layer_order(unique, options.seed), options.growth_points),

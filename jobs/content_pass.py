@@ -22,7 +22,10 @@ import logging
 import posixpath
 import tarfile
 from dataclasses import dataclass, field
-from typing import BinaryIO, Iterator, Optional
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator, Optional
+
+if TYPE_CHECKING:  # pyspark is imported only where the pass runs on Spark
+    from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +193,7 @@ def layer_rows(digest: str, content: LayerContent) -> Iterator[tuple]:
         yield ("package", digest, kind, None, None, json.dumps(parsed, sort_keys=True))
 
 
-def scan_layers(store_url: str, options: ContentOptions):
+def scan_layers(store_url: str, options: ContentOptions) -> Callable[[Iterator], Iterator]:
     """The ``mapInArrow`` function: batches of ``layer_digest, sampled, packages`` -> result rows.
 
     A layer that cannot be read yields one ``error`` row and the batch goes on.
@@ -223,7 +226,7 @@ def scan_layers(store_url: str, options: ContentOptions):
     return run
 
 
-def select_layers(layers, files, n: int, seed: int):
+def select_layers(layers: "DataFrame", files: "DataFrame", n: int, seed: int) -> "DataFrame":
     """``layer_digest, sampled, packages``: the seeded sample plus every layer holding a package db."""
     from pyspark.sql import functions as F
 
@@ -243,7 +246,9 @@ def select_layers(layers, files, n: int, seed: int):
     )
 
 
-def content_pass(spark, tables: dict, store_url: str, sample_layers: int, seed: int, options: Optional[ContentOptions] = None):
+def content_pass(
+    spark: "SparkSession", tables: dict, store_url: str, sample_layers: int, seed: int, options: Optional[ContentOptions] = None
+) -> "DataFrame":
     """Run the pass; returns the raw result rows (``ROWS_SCHEMA``) as a cached DataFrame."""
     options = options or ContentOptions()
     todo = select_layers(tables["layers"], tables["files"], sample_layers, seed).cache()

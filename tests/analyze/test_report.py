@@ -37,7 +37,8 @@ def test_results_written_as_parquet_and_csv(results):
     csvs = {f.rsplit(".", 1)[0] for f in os.listdir(root / "results") if f.endswith(".csv")}
     assert names == csvs
     for required in ("dedup_overall", "type_class", "layer_sharing", "image_waste", "chunk_dedup", "recompression",
-                     "os_distribution", "ecosystems", "growth_random", "growth_popularity", "repeat_counts"):
+                     "os_distribution", "ecosystems", "growth_random", "growth_popularity", "repeat_counts",
+                     "type_class_image_refs", "dedup_by_class_image_refs"):
         assert required in names
     assert len(pd.read_csv(root / "results" / "dedup_overall.csv")) == 3  # three populations
 
