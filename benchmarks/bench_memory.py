@@ -27,8 +27,16 @@ from isal import igzip
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-_SCAN_CHILD = r"""
-import json, resource, sys, time
+# VmHWM is this process image's own peak; ru_maxrss would include the parent's RSS inherited at fork.
+_PEAK_RSS = r"""
+def peak_rss_kib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+"""
+
+_SCAN_CHILD = _PEAK_RSS + r"""
+import json, sys, time
 from jobs.filetype import FileTyper
 from jobs.scanner import scan_layer
 path, digest, magic = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
@@ -38,18 +46,17 @@ with open(path, "rb") as fh:
 print(json.dumps({"status": result.layer["status"], "error": result.layer.get("error_message"),
                   "files": result.files.num_rows if result.files is not None else 0,
                   "uncompressed": result.layer["uncompressed_bytes"], "seconds": time.monotonic() - start,
-                  "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "maxrss_kib": peak_rss_kib()}))
 """
 
-_HASH_CHILD = r"""
-import hashlib, json, resource, sys, time
+_HASH_CHILD = _PEAK_RSS + r"""
+import hashlib, json, sys, time
 from isal import igzip
 start = time.monotonic(); h = hashlib.sha256(); n = 0
 with igzip.open(sys.argv[1], "rb") as fh:
     while chunk := fh.read(1 << 20):
         h.update(chunk); n += len(chunk)
-print(json.dumps({"uncompressed": n, "seconds": time.monotonic() - start,
-                  "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+print(json.dumps({"uncompressed": n, "seconds": time.monotonic() - start, "maxrss_kib": peak_rss_kib()}))
 """
 
 

@@ -22,6 +22,8 @@ BENCHMARKS = ("scan", "crawl", "stats", "scaling", "memory")
 def load(name: str):
     """Import ``benchmarks/bench_<name>.py`` by path (benchmarks/ is not a package)."""
     path = os.path.join(HERE, f"bench_{name}.py")
+    # Spark's Python workers unpickle the module's functions by name: they must be able to import it.
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, os.path.dirname(HERE), os.environ.get("PYTHONPATH")) if p)
     spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # process pools pickle its functions by module name
