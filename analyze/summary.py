@@ -54,7 +54,10 @@ def corpus_counts(tables: dict[str, DataFrame]) -> dict:
         F.sum(F.when(F.col("status") == "ok", 1).otherwise(0)).alias("layers_ok"),
         F.sum(F.when(F.col("status") == "ok", F.col("compressed_bytes"))).alias("compressed_bytes"),
         F.sum(F.when(F.col("status") == "ok", F.col("uncompressed_bytes"))).alias("uncompressed_bytes"),
+        F.sum(F.when((F.col("status") == "ok") & (F.col("compressed_bytes") < 1_000_000), 1).otherwise(0)).alias("under_1mb"),
+        F.sum(F.when((F.col("status") == "ok") & (F.col("compressed_bytes") < 10_000_000), 1).otherwise(0)).alias("under_10mb"),
     ).first()
+    ok = layers["layers_ok"] or 0
     return {
         "images": tables["images"].select("image_digest").distinct().count(),
         "repositories": tables["images"].select("repository").distinct().count(),
@@ -64,6 +67,8 @@ def corpus_counts(tables: dict[str, DataFrame]) -> dict:
         "compressed_bytes": int(layers["compressed_bytes"] or 0),
         "uncompressed_bytes": int(layers["uncompressed_bytes"] or 0),
         "file_rows": tables["files"].count(),
+        "layers_under_1mb_compressed": (layers["under_1mb"] / ok) if ok else None,
+        "layers_under_10mb_compressed": (layers["under_10mb"] / ok) if ok else None,
     }
 
 

@@ -93,3 +93,11 @@ def test_spark_submit_stats_job(corpus_dir, tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["dedup"]["image_refs"]["dedup_count"] == pytest.approx(0.6)  # the hand-built corpus: 6 of 10
     assert summary["waste"]["wasted_bytes"] == 110  # 100 (I2's deleted /bin/sh) + 10 (I1's /etc/passwd twice)
+
+
+def test_layer_size_shares_for_the_ibm_comparison(results):
+    root, built, _ = results
+    summary = json.loads((root / "results" / "summary.json").read_text())
+    # every tiny layer of the test store is far below 1 MB compressed
+    assert summary["corpus"]["layers_under_1mb_compressed"] == 1.0
+    assert "Anwar et al., FAST 2018 [C/S]" in open(root / "report" / "index.html", encoding="utf-8").read()
