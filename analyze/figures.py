@@ -344,16 +344,18 @@ def render_figures(frames: Frames, out_dir: str) -> dict[str, str]:
     os.makedirs(out_dir, exist_ok=True)
     written = {}
     for name, build in FIGURES.items():
+        fig = None
         try:
             fig = build(frames)
-        except Exception:  # a figure that cannot be drawn must not lose the others
-            log.exception("figure %s failed", name)
-            continue
-        if fig is None:
-            continue
-        fig.tight_layout()
-        for ext in ("png", "svg"):
-            fig.savefig(os.path.join(out_dir, f"{name}.{ext}"), dpi=110)
-        plt.close(fig)
-        written[name] = os.path.join(out_dir, f"{name}.png")
+            if fig is None:
+                continue
+            fig.tight_layout()
+            for ext in ("png", "svg"):
+                fig.savefig(os.path.join(out_dir, f"{name}.{ext}"), dpi=110)
+            written[name] = os.path.join(out_dir, f"{name}.png")
+        except Exception as exc:  # a figure that cannot be drawn (e.g. no data) must not lose the others
+            log.warning("figure %s not drawn: %s", name, exc)
+        finally:
+            if fig is not None:
+                plt.close(fig)
     return written

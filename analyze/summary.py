@@ -26,6 +26,15 @@ def value(pdf: Optional[pd.DataFrame], column: str, **where: Any) -> Optional[fl
     return v.item() if hasattr(v, "item") else v
 
 
+def _int(v: Any) -> int:
+    """An integer total; an empty aggregate (null / NaN) is 0."""
+    return 0 if v is None or pd.isna(v) else int(v)
+
+
+def _float(v: Any) -> Optional[float]:
+    return None if v is None or pd.isna(v) else float(v)
+
+
 def _quantile(series: pd.Series, q: float) -> Optional[float]:
     series = series.dropna()
     return float(series.quantile(q, interpolation="lower")) if len(series) else None
@@ -33,7 +42,8 @@ def _quantile(series: pd.Series, q: float) -> Optional[float]:
 
 def _class_shares(types: pd.DataFrame) -> dict:
     return {
-        str(r.type): {"files": int(r.files), "bytes": int(r.bytes), "file_share": float(r.file_share), "byte_share": float(r.byte_share)}
+        str(r.type): {"files": _int(r.files), "bytes": _int(r.bytes), "file_share": _float(r.file_share),
+                      "byte_share": _float(r.byte_share)}
         for r in types.itertuples()
     }
 
@@ -77,11 +87,11 @@ def build_summary(frames: dict[str, pd.DataFrame], tables: dict[str, DataFrame],
     lp, ip = frames["layer_percentiles"], frames["image_percentiles"]
     dedup = {
         str(r.population): {
-            "total_files": int(r.total_files or 0), "unique_files": int(r.unique_files or 0),
-            "total_bytes": int(r.total_bytes or 0), "unique_bytes": int(r.unique_bytes or 0),
-            "dedup_count": None if pd.isna(r.dedup_count) else float(r.dedup_count),
-            "dedup_capacity": None if pd.isna(r.dedup_capacity) else float(r.dedup_capacity),
-            "unique_file_fraction": (r.unique_files / r.total_files) if r.total_files else None,
+            "total_files": _int(r.total_files), "unique_files": _int(r.unique_files),
+            "total_bytes": _int(r.total_bytes), "unique_bytes": _int(r.unique_bytes),
+            "dedup_count": _float(r.dedup_count),
+            "dedup_capacity": _float(r.dedup_capacity),
+            "unique_file_fraction": (_int(r.unique_files) / _int(r.total_files)) if _int(r.total_files) else None,
         }
         for r in frames["dedup_overall"].itertuples()
     }
@@ -118,7 +128,7 @@ def build_summary(frames: dict[str, pd.DataFrame], tables: dict[str, DataFrame],
             if total_layers else None,
             "max_images_per_layer": int(sharing["images_per_layer"].max()) if total_layers else None,
         },
-        "layer_vs_file": {str(r.level): None if pd.isna(r.savings) else float(r.savings) for r in lvf.itertuples()},
+        "layer_vs_file": {str(r.level): _float(r.savings) for r in lvf.itertuples()},
         "waste": {
             "median_efficiency": _quantile(waste["efficiency"], 0.5) if len(waste) else None,
             "median_wasted_user_percent": _quantile(waste["wasted_user_percent"], 0.5) if len(waste) else None,
@@ -127,7 +137,7 @@ def build_summary(frames: dict[str, pd.DataFrame], tables: dict[str, DataFrame],
         },
         "final_fs": {
             "images_with_duplicates": int((waste["duplicate_files"] > 0).sum()) if len(waste) else 0,
-            "duplicate_bytes_fraction": float(waste["duplicate_bytes"].sum() / waste["final_bytes"].sum())
+            "duplicate_bytes_fraction": _float(waste["duplicate_bytes"].sum() / waste["final_bytes"].sum())
             if len(waste) and waste["final_bytes"].sum() else None,
         },
         "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(options).items()},
@@ -137,7 +147,7 @@ def build_summary(frames: dict[str, pd.DataFrame], tables: dict[str, DataFrame],
         summary["content"] = {
             "sampled_layers": value(cd, "layers", population="layer_blobs", level="chunk"),
             "savings": {
-                f"{r.population}/{r.level}": None if pd.isna(r.savings) else float(r.savings) for r in cd.itertuples()
+                f"{r.population}/{r.level}": _float(r.savings) for r in cd.itertuples()
             },
             "recompression_savings_vs_gzip": {
                 int(r.level): float(r.savings_vs_stored) for r in rc.itertuples() if r.compression == "gzip"

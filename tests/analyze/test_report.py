@@ -101,3 +101,22 @@ def test_layer_size_shares_for_the_ibm_comparison(results):
     # every tiny layer of the test store is far below 1 MB compressed
     assert summary["corpus"]["layers_under_1mb_compressed"] == 1.0
     assert "Anwar et al., FAST 2018 [C/S]" in open(root / "report" / "index.html", encoding="utf-8").read()
+
+
+def test_stats_and_report_on_a_corpus_where_every_layer_failed(spark, tmp_path):
+    rows = {
+        "images": [{"image_digest": "sha256:" + "e" * 64, "repository": "demo/broken", "pull_count": 3}],
+        "image_layers": [{"image_digest": "sha256:" + "e" * 64, "layer_index": 0, "layer_digest": "sha256:" + "1" * 64}],
+        "layers": [{"layer_digest": "sha256:" + "1" * 64, "status": "error", "error_class": "gzip_truncated"}],
+        "files": [],
+    }
+    write_tables(str(tmp_path / "tables"), rows)
+    # the package-level names (analyze.run_stats / analyze.render_report) are these functions; under pytest
+    # ``tests/analyze`` shadows the package's __init__, so import the modules
+    from analyze.report import render_report
+    from analyze.run import run_stats
+
+    summary = run_stats(spark, str(tmp_path / "tables"), str(tmp_path / "results"))
+    assert summary["corpus"]["layers_error"] == 1 and summary["dedup"]["layer_blobs"]["total_files"] == 0
+    assert summary["waste"]["wasted_bytes"] == 0
+    assert os.path.exists(render_report(str(tmp_path / "results"), str(tmp_path / "report")))
