@@ -66,8 +66,6 @@ def _average_rank(column: str) -> F.Column:
 
 def popularity_correlation(image_table: DataFrame, metrics: tuple[str, ...]) -> DataFrame:
     """``popularity, metric, images, spearman``: rank correlation of pulls/stars with each metric."""
-    from pyspark.sql import Window
-
     rows = []
     for pop in ("pull_count", "star_count"):
         for metric in metrics:

@@ -288,6 +288,8 @@ def spark_run(store: str, magic: bool, cores: int, workdir: str) -> Measure:
     from jobs.scan import run_scan
     from jobs.session import get_spark
 
+    # An empty shared type cache for each run: answers left by an earlier run would flatter it.
+    os.environ["HUBSCOPE_TYPE_CACHE"] = tempfile.mkdtemp(prefix="typecache-", dir=workdir)
     spark = get_spark("hubscope-bench", master=f"local[{cores}]")
     try:
         spark.range(cores * 4, numPartitions=cores * 2).mapInArrow(_warm_worker, "id long").count()

@@ -12,7 +12,10 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from jobs.typecache import SharedTypeCache
 
 HEAD_BYTES = 2048  # what libmagic sees; the study's analyzer typed extracted files, we type a head
 CACHE_ENTRIES = 1 << 20
@@ -105,10 +108,12 @@ def classify(description: Optional[str], mime: Optional[str]) -> tuple[Optional[
 class FileTyper:
     """libmagic description + MIME for a content head, cached by content digest (thread-safe)."""
 
-    def __init__(self, head_bytes: int = HEAD_BYTES, cache_entries: int = CACHE_ENTRIES) -> None:
+    def __init__(self, head_bytes: int = HEAD_BYTES, cache_entries: int = CACHE_ENTRIES,
+                 shared: Optional["SharedTypeCache"] = None) -> None:
         import magic
 
         self.head_bytes = head_bytes
+        self.shared = shared  # answers other processes on this machine already paid for
         self._describe = magic.Magic()
         self._mime = magic.Magic(mime=True)
         self._cache: OrderedDict[str, Typing] = OrderedDict()
@@ -124,23 +129,44 @@ class FileTyper:
             self.hits += 1
             return cached
         with self._lock:
-            head = head[: self.head_bytes]
-            description = self._describe.from_buffer(head)
-            mime = self._mime.from_buffer(head)
-            self.calls += 1
+            known = self.shared.get(digest) if self.shared is not None else None
+            if known is not None:
+                description, mime = known
+                self.hits += 1
+            else:
+                head = head[: self.head_bytes]
+                description = self._describe.from_buffer(head)
+                mime = self._mime.from_buffer(head)
+                self.calls += 1
+                if self.shared is not None:
+                    self.shared.put(digest, description, mime)
             typing = (description, mime, *classify(description, mime))
             self._cache[digest] = typing
             if len(self._cache) > self._limit:
                 self._cache.popitem(last=False)
         return typing
 
+    def flush(self) -> None:
+        """Make this process's new answers visible to the other workers (end of a task)."""
+        if self.shared is not None:
+            with self._lock:
+                self.shared.flush()
+
 
 _shared: Optional[FileTyper] = None
+_shared_dir: Optional[str] = None
 
 
-def shared_typer() -> FileTyper:
-    """One typer per process, so its cache serves every task a reused Spark Python worker runs."""
-    global _shared
-    if _shared is None:
-        _shared = FileTyper()
+def shared_typer(cache_dir: Optional[str] = None) -> FileTyper:
+    """One typer per process, so its cache serves every task a reused Spark Python worker runs;
+    beneath it the machine's shared cache (``jobs.typecache``, in ``cache_dir`` or its default)
+    serves every worker on the node."""
+    global _shared, _shared_dir
+    if _shared is None or cache_dir != _shared_dir:
+        import magic
+
+        from jobs.typecache import open_shared_cache
+
+        _shared = FileTyper(shared=open_shared_cache(str(magic.version()), cache_dir))
+        _shared_dir = cache_dir
     return _shared

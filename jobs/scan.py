@@ -29,8 +29,9 @@ import pyarrow.parquet as pq
 from crawler.storage import StoreConfig, open_store
 from jobs import schemas
 from jobs.index import LayerTodo, build_index
-from jobs.scanner import ScanOptions, layers_table
+from jobs.scanner import ScanOptions
 from jobs.tables import TableSet
+from jobs.typecache import CACHE_ENV as TYPE_CACHE_ENV
 
 log = logging.getLogger(__name__)
 
@@ -116,17 +117,21 @@ def scan_partition(bins, store: StoreConfig, files_dir: str, magic: bool, option
     the driver keeps only parts named by kept rows: a failed attempt's part is never committed.
     """
 
+    type_cache = os.environ.get(TYPE_CACHE_ENV)  # read on the driver: executors may not share its environment
+
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from jobs.filetype import shared_typer
 
         blobs = open_store(store)
-        typer = shared_typer() if magic else None
+        typer = shared_typer(type_cache) if magic else None
         delay = float(os.environ.get(FAULT_DELAY_ENV, "0") or 0)
         part = _PartWriter(files_dir)
         for batch in batches:
             for task_id in batch.column("id").to_pylist():
                 for todo in bins.value[task_id]:
                     row, files = _scan_one(blobs, todo, typer, options)
+                    if typer is not None:
+                        typer.flush()  # this layer's answers now serve the other workers
                     if delay:
                         time.sleep(delay)
                     row["files_part"] = part.name if files is not None and files.num_rows else None

@@ -15,12 +15,12 @@ the previous generation are hard-linked, not copied. One run at a time: ``<table
 """
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import json
 import logging
 import os
 import shutil
-import time
 import uuid
 from typing import Optional
 
@@ -54,7 +54,8 @@ class TableSet:
                 raise RuntimeError(f"{link} exists and is not hubscope's table link; refusing to touch it")
         self.committed = self._current()
         self._remove_stale()
-        self.generation = f"g{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        # Microseconds in the name: generations must sort in commit order even when runs share a second.
+        self.generation = f"g{dt.datetime.now(dt.timezone.utc).strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}"
         self.staging = os.path.join(self.root, GENERATIONS, self.generation)
         for name in schemas.TABLES:
             os.makedirs(os.path.join(self.staging, name))

@@ -8,20 +8,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 
 import pytest
 
 from crawler.localregistry import free_port
+from jobs_sparkkit import VENV_BIN, spark_env  # noqa: F401  (spark_env is used by fixtures below)
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-
-VENV_BIN = os.path.dirname(sys.executable)
-
 
 @pytest.fixture(scope="session")
 def jobs_moto_s3():
@@ -33,15 +30,6 @@ def jobs_moto_s3():
     server.start()
     yield f"http://127.0.0.1:{port}"
     server.stop()
-
-
-def spark_env() -> dict:
-    import pyspark
-
-    env = dict(os.environ)
-    env.update(SPARK_HOME=os.path.dirname(pyspark.__file__), SPARK_LOCAL_IP="127.0.0.1",
-               PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
-    return env
 
 
 def _wait(predicate, seconds: float, what: str, logs: list[str]) -> None:

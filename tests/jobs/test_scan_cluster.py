@@ -18,7 +18,7 @@ from jobs.scan import FAULT_DELAY_ENV, run_scan, scan_command
 from jobs_storekit import add_image, demo_store, text_layer
 from test_scan_job import comparable
 
-from conftest import VENV_BIN, spark_env
+from jobs_sparkkit import VENV_BIN, spark_env
 
 SCAN_PY = os.path.abspath(scan_module.__file__)
 
