@@ -14,7 +14,7 @@ def test_every_benchmark_runs_on_a_tiny_input():
         assert f"=== {name}: ok" in out.stdout
     # each prints its comparison against the baseline run in the same script
     assert "vs gzip|sha" in out.stdout
-    assert "scaling: 2 cores vs 1 core speed-up" in out.stdout
+    assert "scaling: 2 cores vs 1 core speed-up, untyped" in out.stdout
     assert "memory: ratio scan/baseline RSS" in out.stdout
 
 
