@@ -35,19 +35,21 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option("-v", "--verbose", count=True, help="More log output (-v: hubscope debug lines, -vv: libraries too).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors (no progress lines).")
 @click.version_option(package_name="hubscope")
-def main(verbose: int) -> None:
+def main(verbose: int, quiet: bool) -> None:
     """hubscope: characterize container images at scale.
 
     Stages: crawl (registry -> blob store), scan (blobs -> Parquet tables), stats (tables -> result
     tables), report (results -> figures + HTML). `hubscope demo` runs all of them on sample images.
     """
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("py4j", "urllib3", "botocore", "matplotlib"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
-
+    # hubscope's own progress lines (stages, retries, scan progress) show by default; libraries stay quiet.
+    ours = logging.WARNING if quiet else logging.INFO if verbose == 0 else logging.DEBUG
+    theirs = logging.WARNING if verbose < 2 else logging.DEBUG
+    logging.basicConfig(level=theirs, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    for package in ("crawler", "jobs", "analyze"):
+        logging.getLogger(package).setLevel(ours)
 
 if __name__ == "__main__":
     main()
