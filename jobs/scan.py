@@ -281,6 +281,14 @@ def _run_spark(todo, config, files_dir, magic, options, spark, master, tasks) ->
 def scan_command(store: str, tables: str, records: Optional[str], master: Optional[str], no_magic: bool,
                  s3_endpoint: Optional[str], tasks: Optional[int]) -> None:
     """Scan every crawled layer into Parquet tables (images, image_layers, layers, files); reruns are incremental."""
+    from crawler.records import RECORDS_DIR
+
+    if not store.startswith("s3://") and not os.path.isdir(store):
+        raise click.UsageError(f"store {store!r} does not exist: crawl into it first (hubscope crawl --store {store} ...)")
+    records_root = records or (None if store.startswith("s3://") else store)
+    if records_root is not None and not os.path.isdir(os.path.join(records_root, RECORDS_DIR)):
+        raise click.UsageError(f"no crawl records in {os.path.join(records_root, RECORDS_DIR)}: "
+                               "run `hubscope crawl` first, or point --records at the crawl's records folder")
     started = time.monotonic()
     summary = run_scan(store, tables, records=records, master=master, magic=not no_magic, s3_endpoint=s3_endpoint, tasks=tasks)
     click.echo(f"{summary.line()} ({summary.skipped} already ok; {time.monotonic() - started:.1f}s)")

@@ -36,3 +36,23 @@ def test_console_script_is_installed():
     out = subprocess.run([sys.executable, "-m", "jobs.cli", "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0
     assert "crawl" in out.stdout
+
+
+def test_scan_of_a_missing_store_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(main, ["scan", "--store", str(tmp_path / "nope"), "--tables", str(tmp_path / "t")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+    assert not (tmp_path / "nope").exists()  # nothing created on a typo
+
+
+def test_scan_of_a_store_without_records_is_a_usage_error(tmp_path):
+    (tmp_path / "store").mkdir()
+    result = CliRunner().invoke(main, ["scan", "--store", str(tmp_path / "store"), "--tables", str(tmp_path / "t")])
+    assert result.exit_code == 2
+    assert "no crawl records" in result.output
+
+
+def test_report_of_a_folder_without_summary_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(main, ["report", "--results", str(tmp_path), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert "summary.json" in result.output
