@@ -33,8 +33,15 @@ def _levels(ctx, param, value: str) -> tuple[int, ...]:
 def stats_command(tables_dir, out_dir, store, sample_layers, seed, chunk_avg_bytes, zstd_levels, master) -> None:
     """Compute every statistic over the tables and write result tables (Parquet + CSV) and summary.json."""
     from analyze.run import StatsOptions, run_stats
+    from analyze.tables import table_path
+    from jobs.schemas import TABLES
     from jobs.session import get_spark
 
+    for name in TABLES:  # fail before Spark starts, with what to do
+        try:
+            table_path(tables_dir, name)
+        except FileNotFoundError as exc:
+            raise click.UsageError(f"{exc}: point --tables at a `hubscope scan --tables` folder")
     spark = get_spark("hubscope-stats", master=master)
     options = StatsOptions(seed=seed, sample_layers=sample_layers, store=store, chunk_avg_bytes=chunk_avg_bytes,
                            zstd_levels=zstd_levels)

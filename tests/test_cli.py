@@ -56,3 +56,9 @@ def test_report_of_a_folder_without_summary_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(main, ["report", "--results", str(tmp_path), "--out", str(tmp_path / "r")])
     assert result.exit_code == 2
     assert "summary.json" in result.output
+
+
+def test_stats_of_a_folder_without_tables_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(main, ["stats", "--tables", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "hubscope scan --tables" in result.output
