@@ -36,7 +36,8 @@ def push_samples(registry_host: str, layout_dir: str, cache_dir: str) -> list[st
 
 def run_demo(workdir: str, master: str = "local[2]", deb_cache: Optional[str] = None) -> str:
     """Run every stage into ``workdir``; returns the path of the HTML report."""
-    from analyze.cli import report_command, stats_command
+    from analyze.cli import stats_command
+    from analyze.report import render_report
     from crawler.cli import crawl
     from jobs.scan import scan_command
 
@@ -56,8 +57,7 @@ def run_demo(workdir: str, master: str = "local[2]", deb_cache: Optional[str] = 
     _stage("computing statistics")
     stats_command.main(["--tables", tables, "--out", results, "--store", store], standalone_mode=False)
     _stage("writing the report")
-    report_command.main(["--results", results, "--out", report], standalone_mode=False)
-    html = os.path.join(report, "index.html")
+    html = render_report(results, report)
     _stage(f"done in {time.monotonic() - started:.0f} s")
     return html
 
