@@ -24,6 +24,9 @@ import tarfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator, Optional
 
+from jobs.decompress import HashingReader, sniff_compression, tar_chunks
+from jobs.errors import LayerError
+
 if TYPE_CHECKING:  # pyspark is imported only where the pass runs on Spark
     from pyspark.sql import DataFrame, SparkSession
 
@@ -107,17 +110,22 @@ PARSERS = {"os-release": parse_os_release, "dpkg": parse_dpkg_status, "apk": par
 
 
 class _Tee:
-    """The decompressed tar stream, counted and fed to zstd compressors as tarfile reads it."""
+    """The decompressed tar stream as a file for ``tarfile``, counted and fed to zstd compressors as it is read."""
 
-    def __init__(self, stream: BinaryIO, levels: tuple[int, ...]) -> None:
+    def __init__(self, chunks: Iterator[bytes], levels: tuple[int, ...]) -> None:
         import zstandard
 
-        self.stream, self.bytes = stream, 0
+        self.chunks, self.bytes = chunks, 0
+        self.buffer, self.offset = b"", 0
         self.compressors = {lvl: zstandard.ZstdCompressor(level=lvl).compressobj() for lvl in levels}
         self.sizes = {lvl: 0 for lvl in levels}
 
     def read(self, n: int = -1) -> bytes:
-        data = self.stream.read(n if n and n > 0 else READ_CHUNK)
+        want = n if n and n > 0 else READ_CHUNK
+        if self.offset >= len(self.buffer):
+            self.buffer, self.offset = next(self.chunks, b""), 0
+        data = self.buffer[self.offset:self.offset + want]
+        self.offset += len(data)
         self.bytes += len(data)
         for lvl, c in self.compressors.items():
             self.sizes[lvl] += len(c.compress(data))
@@ -131,30 +139,15 @@ class _Tee:
         return dict(self.sizes)
 
 
-def open_tar_stream(raw: BinaryIO) -> tuple[str, BinaryIO]:
-    """Sniff gzip / zstd / plain tar from the first bytes and return a decompressing reader."""
-    import io
-
-    buffered = io.BufferedReader(raw, READ_CHUNK) if not hasattr(raw, "peek") else raw
-    head = buffered.peek(4)[:4]
-    if head[:2] == b"\x1f\x8b":
-        from isal import igzip
-
-        return "gzip", igzip.IGzipFile(fileobj=buffered, mode="rb")
-    if head == b"\x28\xb5\x2f\xfd":
-        import zstandard
-
-        return "zstd", zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
-    return "none", buffered
-
-
 def analyze_layer(raw: BinaryIO, sampled: bool, want_packages: bool, options: ContentOptions) -> LayerContent:
     """One layer blob -> chunks and recompressed sizes (if ``sampled``) and parsed package databases."""
     from pyfastcdc import FastCDC
 
+    # The scan's own strict decompression (gzip members, zstd frames, plain tar; errors as LayerError).
+    reader = HashingReader(raw)
     result = LayerContent(sampled=sampled)
-    result.compression, stream = open_tar_stream(raw)
-    tee = _Tee(stream, options.zstd_levels if sampled else ())
+    result.compression = sniff_compression(reader.peek(512))
+    tee = _Tee(tar_chunks(reader, result.compression), options.zstd_levels if sampled else ())
     cdc = FastCDC(options.chunk_avg_bytes)
     with tarfile.open(fileobj=tee, mode="r|") as tf:
         for member in tf:
@@ -175,7 +168,8 @@ def analyze_layer(raw: BinaryIO, sampled: bool, want_packages: bool, options: Co
                     slot = result.chunks.setdefault(key, [chunk.length, 0])
                     slot[1] += 1
     sizes = tee.finish()
-    result.tar_bytes, result.zstd_bytes = tee.bytes, sizes
+    reader.drain()
+    result.tar_bytes, result.zstd_bytes, result.stored_bytes = tee.bytes, sizes, reader.bytes_read
     return result
 
 
@@ -215,11 +209,11 @@ def scan_layers(store_url: str, options: ContentOptions) -> Callable[[Iterator],
                     d = Digest.parse(digest)
                     with store.open_read(d) as raw:
                         content = analyze_layer(raw, bool(sampled), bool(packages), options)
-                    content.stored_bytes = store.size(d) or 0
                     rows.extend(layer_rows(digest, content))
                 except Exception as exc:  # one bad blob must not stop the pass
                     log.warning("content pass: %s failed: %s", digest, exc)
-                    rows.append(("error", digest, type(exc).__name__, None, None, str(exc)[:500]))
+                    error_class = exc.error_class if isinstance(exc, LayerError) else type(exc).__name__
+                    rows.append(("error", digest, error_class, None, None, str(exc)[:500]))
             if rows:
                 yield pa.RecordBatch.from_pydict({n: [r[i] for r in rows] for i, n in enumerate(names)})
 

@@ -95,3 +95,18 @@ def test_unreadable_layer_is_an_error_row_and_the_rest_completes(spark, built, t
     kinds = {(r.kind, r.layer_digest) for r in out.select("kind", "layer_digest").distinct().collect()}
     assert ("error", "sha256:" + "0" * 64) in kinds
     assert {d for k, d in kinds if k == "size"} == set(built["digests"].values())
+
+
+def test_truncated_gzip_layer_is_reported_not_read_short():
+    import gzip
+
+    from jobs.errors import LayerError
+    from jobs.oci_layout import tar_bytes
+
+    blob = gzip.compress(tar_bytes({"etc/os-release": cc.OS_DEBIAN}), mtime=0)
+    with pytest.raises(LayerError) as caught:
+        analyze_layer(io.BytesIO(blob[: len(blob) - 12]), True, True, ContentOptions(8192, (3,)))
+    assert caught.value.error_class == "gzip_truncated"
+    whole = analyze_layer(io.BytesIO(blob), True, True, ContentOptions(8192, (3,)))
+    assert (whole.compression, whole.stored_bytes) == ("gzip", len(blob))
+    assert whole.packages["os-release"]["id"] == "debian"
