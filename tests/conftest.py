@@ -12,8 +12,13 @@ import pytest
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+# Set before any Spark session starts (its Python workers inherit the JVM's environment):
+# moto accepts any key, boto3 needs one.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-from crawler.localregistry import LocalRegistry  # noqa: E402
+from crawler.localregistry import LocalRegistry, free_port  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +48,15 @@ def registry(tmp_path_factory):
     reg = LocalRegistry(str(tmp_path_factory.mktemp("registry"))).start()
     yield reg
     reg.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_s3():
+    """An in-process moto S3 server on a free loopback port; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()

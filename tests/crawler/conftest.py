@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from crawler.localregistry import LocalRegistry, TokenAuthConfig, free_port, skopeo_copy
+from crawler.localregistry import LocalRegistry, TokenAuthConfig, skopeo_copy
 
 from crawler_images import build_corpus
 from crawler_services import FaultProxy, HubStandIn, TokenServer
@@ -94,18 +94,6 @@ def proxy(_fault_proxy):
     _fault_proxy.reset()
     yield _fault_proxy
     _fault_proxy.reset()
-
-
-@pytest.fixture(scope="session")
-def moto_s3():
-    """An in-process moto S3 server on a free loopback port; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
-"""Services for the scan-job tests: a moto S3 server and a Spark standalone master + worker, on free loopback ports.
+"""Services for the scan-job tests: a Spark standalone master + worker on free loopback ports.
 
-AWS credentials are set here, at import time, because Spark's Python workers inherit the
-environment of the JVM, which starts with the session: moto accepts any key, boto3 needs one.
+The moto S3 server and the AWS test credentials come from tests/conftest.py (shared with the crawler tests).
 """
 from __future__ import annotations
 
@@ -15,21 +14,6 @@ import pytest
 
 from crawler.localregistry import free_port
 from jobs_sparkkit import VENV_BIN, spark_env  # noqa: F401  (spark_env is used by fixtures below)
-
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-
-@pytest.fixture(scope="session")
-def jobs_moto_s3():
-    """An in-process moto S3 server; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def _wait(predicate, seconds: float, what: str, logs: list[str]) -> None:

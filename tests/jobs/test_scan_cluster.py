@@ -80,17 +80,17 @@ def test_spark_submit_on_a_standalone_cluster_matches_local_mode(standalone_mast
     assert comparable(cluster) == comparable(local)
 
 
-def test_s3_store_on_moto_gives_the_same_tables(jobs_moto_s3, spark, tmp_path):
+def test_s3_store_on_moto_gives_the_same_tables(moto_s3, spark, tmp_path):
     local_store, local, s3_tables = str(tmp_path / "store"), str(tmp_path / "local"), str(tmp_path / "s3tables")
     demo_store(local_store)
-    s3 = open_store(StoreConfig(url="s3://hubscope-scan/crawl", s3_endpoint=jobs_moto_s3))
+    s3 = open_store(StoreConfig(url="s3://hubscope-scan/crawl", s3_endpoint=moto_s3))
     s3.ensure_bucket()
     source = LocalBlobStore(StoreConfig(url=local_store))
     for digest in source.digests():
         s3.put_bytes(digest, source.read_bytes(digest))
     assert sorted(s3.digests()) == sorted(source.digests())
     run_scan(local_store, local, spark=spark, magic=False)
-    result = CliRunner().invoke(scan_command, ["--store", "s3://hubscope-scan/crawl", "--s3-endpoint", jobs_moto_s3,
+    result = CliRunner().invoke(scan_command, ["--store", "s3://hubscope-scan/crawl", "--s3-endpoint", moto_s3,
                                                "--records", local_store, "--tables", s3_tables, "--no-magic"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("scanned 4 layers: 3 ok, 1 error; 47 files")
