@@ -1,9 +1,9 @@
 """File typing: libmagic on a head of the content, paid once per unique digest, mapped to the study's taxonomy.
 
-libmagic costs ~0.6 ms per call (two calls: description and MIME), which is more than hashing a
+libmagic costs ~0.3 ms per call (two calls: description and MIME), which is more than hashing a
 typical 2 KB file a hundred times over; but most files in a registry are copies of content seen
 before, so answers are cached by content digest (process-wide, so the cache outlives a Spark task
-in a reused Python worker). The answer for a digest depends only on the content, so caching never
+in a reused Python worker, and machine-wide through ``jobs.typecache``). The answer for a digest depends only on the content, so caching never
 changes a result. ``classify`` is a pure function from libmagic's answers to the reference study's
 classes (``type_class``) and a finer label (``type_fine``); see ``../shared/REFERENCE.md``.
 """
@@ -119,18 +119,26 @@ class FileTyper:
         self._cache: OrderedDict[str, Typing] = OrderedDict()
         self._limit = cache_entries
         self._lock = threading.Lock()
-        self.calls = 0
-        self.hits = 0
+        self.calls = 0  # libmagic answers paid here
+        self.hits = 0  # answers found in a cache
+        self.deferred = 0  # times a content was left for later because another worker was typing it
 
-    def type_of(self, digest: str, head: bytes) -> Typing:
-        """Typing of the content with ``digest`` whose first bytes are ``head``."""
+    def type_of(self, digest: str, head: bytes, defer: bool = False) -> Optional[Typing]:
+        """Typing of the content with ``digest`` whose first bytes are ``head``.
+
+        With ``defer``, None when another worker on this machine is typing that content right now:
+        ask again later (``jobs.scanner`` does, before it writes the rows). Without, always an answer.
+        """
         cached = self._cache.get(digest)
         if cached is not None:
             self.hits += 1
             return cached
         with self._lock:
-            known = self.shared.get(digest) if self.shared is not None else None
-            if known is not None:
+            known = self._claim(digest, defer)
+            if known is None:
+                self.deferred += 1
+                return None
+            if isinstance(known, tuple):
                 description, mime = known
                 self.hits += 1
             else:
@@ -146,11 +154,16 @@ class FileTyper:
                 self._cache.popitem(last=False)
         return typing
 
-    def flush(self) -> None:
-        """Make this process's new answers visible to the other workers (end of a task)."""
-        if self.shared is not None:
-            with self._lock:
-                self.shared.flush()
+    def _claim(self, digest: str, defer: bool):
+        """The shared answer, CLAIMED (type it here), or None (deferred: another worker has it)."""
+        from jobs.typecache import BUSY, CLAIMED
+
+        if self.shared is None:
+            return CLAIMED
+        if not defer:
+            return self.shared.get(digest) or CLAIMED
+        known = self.shared.claim(digest)
+        return None if known == BUSY else known
 
 
 _shared: Optional[FileTyper] = None

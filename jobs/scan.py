@@ -130,8 +130,6 @@ def scan_partition(bins, store: StoreConfig, files_dir: str, magic: bool, option
             for task_id in batch.column("id").to_pylist():
                 for todo in bins.value[task_id]:
                     row, files = _scan_one(blobs, todo, typer, options)
-                    if typer is not None:
-                        typer.flush()  # this layer's answers now serve the other workers
                     if delay:
                         time.sleep(delay)
                     row["files_part"] = part.name if files is not None and files.num_rows else None

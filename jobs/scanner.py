@@ -152,22 +152,42 @@ class _Rows:
 
     Every ``BATCH_ROWS`` rows the tuples become an Arrow record batch: a layer with millions of
     entries then costs ~150 bytes per row in Arrow buffers instead of ~19 Python objects per row.
+    Rows whose content another worker was typing (``FileTyper.type_of(defer=True)``) get their
+    typing just before that, when the other worker has long answered.
     """
 
     BATCH_ROWS = 1 << 16
     _NAMES = schemas.FILES.names[1:]  # every column but layer_digest, which is constant per layer
 
-    def __init__(self, layer_digest: str) -> None:
+    def __init__(self, layer_digest: str, typer: Optional[FileTyper] = None) -> None:
         self.layer_digest = layer_digest
+        self.typer = typer
         self.pending: list[tuple] = []
+        self.deferred: list[tuple[int, str]] = []  # (index in pending, digest) awaiting typing
+        self.heads: dict[str, bytes] = {}  # digest -> head of every deferred content of the layer
         self.batches: list[pa.RecordBatch] = []
         self.counts = dict.fromkeys(schemas.ENTRY_TYPES, 0)
         self.files_bytes = 0
         self.depths = array("i")
 
+    def defer(self, digest: str, head: Optional[bytes]) -> None:
+        """Type the row about to be appended later (``head`` is None for a hardlink to a deferred file)."""
+        self.deferred.append((len(self.pending), digest))
+        if head is not None:
+            self.heads[digest] = head
+
+    def _resolve(self) -> None:
+        for index, digest in self.deferred:
+            typing = self.typer.type_of(digest, self.heads[digest])
+            row = self.pending[index]
+            self.pending[index] = row[:_TYPING_AT] + typing + row[_TYPING_AT + len(typing):]
+        self.deferred = []  # heads stay: a later hardlink may still point at one of these contents
+
     def flush(self) -> None:
         if not self.pending:
             return
+        if self.deferred:
+            self._resolve()
         columns = zip(*self.pending)
         arrays = [pa.array([self.layer_digest] * len(self.pending), pa.string())]
         arrays += [pa.array(values, schemas.FILES.field(name).type) for name, values in zip(self._NAMES, columns)]
@@ -180,10 +200,12 @@ class _Rows:
 
 
 _NOT_EXTENDED = frozenset(("dir", "whiteout", "opaque_whiteout"))
+_TYPING_AT = schemas.FILES.names.index("magic_description") - 1  # in a row tuple (no layer_digest)
+_DEFERRED = tuple([None] * 4)  # typing placeholder, built at run time: only its identity marks a deferred content
 
 
 def _collect(entries, layer_digest: str, typer: Optional[FileTyper]) -> _Rows:
-    rows = _Rows(layer_digest)
+    rows = _Rows(layer_digest, typer)
     pending = rows.pending
     counts = rows.counts
     depths = rows.depths
@@ -206,7 +228,9 @@ def _collect(entries, layer_digest: str, typer: Optional[FileTyper]) -> _Rows:
             if e.sha256 is not None:
                 digest = "sha256:" + e.sha256
                 if typer is not None and e.head is not None:
-                    typing = typer.type_of(digest, e.head)
+                    typing = typer.type_of(digest, e.head, defer=True) or _DEFERRED
+                    if typing is _DEFERRED:
+                        rows.defer(digest, e.head)
             regular[np_.path] = (digest, size, typing)
             rows.files_bytes += size
         elif kind == "hardlink":
@@ -217,6 +241,8 @@ def _collect(entries, layer_digest: str, typer: Optional[FileTyper]) -> _Rows:
             if found is not None:
                 digest, size, typing = found
                 regular[np_.path] = found
+                if typing is _DEFERRED:
+                    rows.defer(digest, None)
         elif kind == "symlink":
             link = e.linkname.decode("utf-8", "backslashreplace")
             hostile = hostile or symlink_escapes(components, link)
