@@ -12,6 +12,7 @@ Run as ``hubscope scan ...``, ``python -m jobs.scan ...`` or ``spark-submit jobs
 """
 from __future__ import annotations
 
+import gc
 import heapq
 import logging
 import os
@@ -36,6 +37,11 @@ from jobs.typecache import CACHE_ENV as TYPE_CACHE_ENV
 log = logging.getLogger(__name__)
 
 ROW_GROUP_ROWS = 128 * 1024  # file rows buffered per Parquet row group in a task
+# Tasks per core by default: enough that Spark hands out the largest-first layers one by one when
+# there are few (compressed size says little about typing cost: on the benchmark's all-distinct
+# corpus 2 tasks per core left one core idle for a sixth of the run, one layer per task did not),
+# few enough that a big corpus does not become thousands of tiny Parquet parts.
+TASKS_PER_CORE = 8
 FAULT_DELAY_ENV = "HUBSCOPE_SCAN_FAULT_DELAY_S"  # tests: sleep per layer so a run can be killed mid-way
 
 # What a task returns per layer: the layers row (scanned_at as epoch microseconds, so no time zone
@@ -122,8 +128,9 @@ def scan_partition(bins, store: StoreConfig, files_dir: str, magic: bool, option
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from jobs.filetype import shared_typer
 
-        blobs = open_store(store)
         typer = shared_typer(type_cache) if magic else None
+        _freeze_long_lived_heap()
+        blobs = open_store(store)
         delay = float(os.environ.get(FAULT_DELAY_ENV, "0") or 0)
         part = _PartWriter(files_dir)
         for batch in batches:
@@ -140,6 +147,19 @@ def scan_partition(bins, store: StoreConfig, files_dir: str, magic: bool, option
         part.close()
 
     return run
+
+
+def _freeze_long_lived_heap() -> None:
+    """Once per Python worker: move what exists by now (modules, the typer) out of the collector's sight.
+
+    PySpark's daemon runs a full ``gc.collect()`` after every task of a reused worker, which walks
+    every object pyarrow, pandas and pyspark created at import: ~36 ms per task, measured, so 16
+    tasks cost more CPU than a layer. Frozen, that heap is skipped (~8-14 ms per task). It lives as
+    long as the worker anyway; a per-task object created later is collected as usual.
+    """
+    if not gc.get_freeze_count():
+        gc.collect()
+        gc.freeze()
 
 
 def _scan_one(blobs, todo: LayerTodo, typer, options: ScanOptions) -> tuple[dict, Optional[pa.Table]]:
@@ -247,11 +267,11 @@ def run_scan(
 
 
 def _run_spark(todo, config, files_dir, magic, options, spark, master, tasks) -> tuple[pa.Table, dict[str, int]]:
-    from jobs.session import get_spark
+    from jobs.session import SCAN_JAVA_OPTIONS, get_spark
 
-    spark = spark or get_spark("hubscope-scan", master=master)
+    spark = spark or get_spark("hubscope-scan", master=master, java_options=SCAN_JAVA_OPTIONS)
     sc = spark.sparkContext
-    bins = balance(todo, tasks or max(2, sc.defaultParallelism * 2))
+    bins = balance(todo, tasks or max(2, sc.defaultParallelism * TASKS_PER_CORE))
     log.info("scanning %d layers in %d tasks (largest first)", len(todo), len(bins))
     # One task id per partition (a JVM range: no Python RDD stage); each task finds its layers in a broadcast.
     bins_bc = sc.broadcast(bins)
@@ -275,7 +295,7 @@ def _run_spark(todo, config, files_dir, magic, options, spark, master, tasks) ->
 @click.option("--master", default=None, help="Spark master, e.g. local[2] or spark://host:7077 (default: spark-submit's, else local[*]).")
 @click.option("--no-magic", is_flag=True, help="Skip libmagic typing (faster; magic and type columns stay null).")
 @click.option("--s3-endpoint", default=None, help="S3 endpoint URL for an s3:// store (e.g. http://127.0.0.1:9000).")
-@click.option("--tasks", default=None, type=click.IntRange(min=1), help="Number of scan tasks (default: 2 x Spark parallelism).")
+@click.option("--tasks", default=None, type=click.IntRange(min=1), help="Number of scan tasks (default: 8 x Spark parallelism, at most one per layer).")
 def scan_command(store: str, tables: str, records: Optional[str], master: Optional[str], no_magic: bool,
                  s3_endpoint: Optional[str], tasks: Optional[int]) -> None:
     """Scan every crawled layer into Parquet tables (images, image_layers, layers, files); reruns are incremental."""

@@ -4,6 +4,11 @@ Two defaults come from profiling the stats job's group-by-digest on 10^7 rows (b
 JFR): the parallel collector (a batch job wants throughput, not G1's pause targets) and no two-level
 "fast" aggregation map, which high-cardinality keys such as content digests overflow, so every row
 then probes two maps. Together they took the warm query from ~1.8 s to ~1.4 s on 2 cores.
+
+The scan's JVM only hands small Arrow batches to and from Python workers, so it stops at the C1
+JIT compiler: C2 spent 0.4-0.9 CPU-s recompiling that glue on every 1.3 GB benchmark scan (JFR and
+per-thread CPU: "C2 CompilerThread"), a third of the job's overhead over the bare scanner. Java
+options apply to the JVM a Python process starts first; under spark-submit yours rule.
 """
 from __future__ import annotations
 
@@ -19,8 +24,17 @@ def _ensure_python_env() -> None:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 
-def get_spark(app_name: str = "hubscope", master: Optional[str] = None, shuffle_partitions: int = 8):
-    """Return the active session or build one; ``master`` defaults to ``local[*]`` unless spark-submit set one."""
+LOG4J2_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "log4j2.properties")
+SQL_JAVA_OPTIONS = "-XX:+UseParallelGC"
+SCAN_JAVA_OPTIONS = "-XX:+UseParallelGC -XX:TieredStopAtLevel=1"
+
+
+def get_spark(app_name: str = "hubscope", master: Optional[str] = None, shuffle_partitions: int = 8,
+              java_options: str = SQL_JAVA_OPTIONS):
+    """Return the active session or build one; ``master`` defaults to ``local[*]`` unless spark-submit set one.
+
+    ``java_options`` go to a driver JVM started here (``$HUBSCOPE_DRIVER_JAVA_OPTIONS`` overrides).
+    """
     _ensure_python_env()
     from pyspark.sql import SparkSession
 
@@ -35,6 +49,8 @@ def get_spark(app_name: str = "hubscope", master: Optional[str] = None, shuffle_
         # Under spark-submit the JVM already knows its master (PythonRunner sets the gateway port);
         # a plain ``python`` process has to pick one.
         builder = builder.master("local[*]")
+    java = os.environ.get("HUBSCOPE_DRIVER_JAVA_OPTIONS", java_options)
+    java += f" -Dlog4j2.configurationFile=file:{LOG4J2_CONFIG}"  # quiet start-up: no banner, no native-hadoop warning
     builder = (
         builder.config("spark.ui.enabled", os.environ.get("HUBSCOPE_SPARK_UI", "false"))
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
@@ -42,7 +58,7 @@ def get_spark(app_name: str = "hubscope", master: Optional[str] = None, shuffle_
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.showConsoleProgress", "false")  # jobs log their own progress
         .config("spark.driver.memory", os.environ.get("HUBSCOPE_DRIVER_MEMORY", "2g"))
-        .config("spark.driver.extraJavaOptions", os.environ.get("HUBSCOPE_DRIVER_JAVA_OPTIONS", "-XX:+UseParallelGC"))
+        .config("spark.driver.extraJavaOptions", java)
         .config("spark.sql.codegen.aggregate.map.twolevel.enabled", "false")
     )
     if not os.environ.get("HUBSCOPE_SPARK_PUBLIC"):
