@@ -16,7 +16,9 @@ def test_bench_scan_tiny_prints_every_measurement(tmp_path):
     out = result.stdout
     for corpus in ("realistic", "all-distinct"):
         assert f"== scan benchmark: {corpus} corpus" in out
-    for line in ("gzip -dc | sha256sum", "igzip -dc | sha256sum", "scanner in-process, typing on",
-                 "Spark job local[2], typing off", "Spark job local[2], typing on"):
+    for line in ("gzip -dc | sha256sum", "igzip -dc | sha256sum", "scanner in-process, typing on"):
         assert sum(row.startswith(line) for row in out.splitlines()) == 2, line
-    assert out.count("targets (Spark job, per core by CPU time): typed") == 2
+    for line in ("Spark job local[2], typing off", "Spark job local[2], typing on"):  # first scan, steady state
+        assert sum(row.startswith(line) for row in out.splitlines()) == 4, line
+    assert out.count("first scan in a new JVM") == 6 and out.count("steady state: 2nd scan") == 4
+    assert out.count("targets (Spark job, per core by CPU time, steady state): typed") == 2
