@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 CACHE_ENV = "HUBSCOPE_TYPE_CACHE"  # a folder, or "off"
 OPEN_ATTEMPTS = 50
+BUSY_FIRST_WAIT_S = 50e-6
+BUSY_GIVE_UP_S = 30.0  # locked this long: drop the cache for this worker (costs time, never the scan)
 
 CLAIMED = "claimed"  # the caller now owns the digest: type it and ``put`` the answer
 BUSY = "busy"  # another worker claimed it and has not answered yet
@@ -65,6 +67,7 @@ class SharedTypeCache:
                     db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=OFF")
                 db.execute("CREATE TABLE IF NOT EXISTS typing (digest TEXT PRIMARY KEY, description TEXT, mime TEXT)")
+                db.execute("PRAGMA busy_timeout = 0")  # waits are ours: see _execute
                 return db
             except sqlite3.OperationalError as exc:
                 db.close()
@@ -72,6 +75,24 @@ class SharedTypeCache:
                     raise
                 time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
         raise AssertionError("unreachable")
+
+    def _execute(self, sql: str, args: tuple) -> sqlite3.Cursor:
+        """Run one statement, retrying while another worker holds the write lock.
+
+        Writers hold it for ~10 us, but SQLite's own busy handler sleeps 1 ms at the first collision
+        and more after: with two workers claiming ~15,000 digests each per benchmark scan that idled
+        each for ~0.3 s (timed around claim/put). Here the wait starts at 50 us and doubles.
+        """
+        delay, waited = BUSY_FIRST_WAIT_S, 0.0
+        while True:
+            try:
+                return self._db.execute(sql, args)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or waited > BUSY_GIVE_UP_S:
+                    raise
+            time.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.05)
 
     def _broken(self, exc: sqlite3.Error) -> None:
         log.warning("type cache %s disabled for this worker: %s", self.path, exc)
@@ -82,7 +103,7 @@ class SharedTypeCache:
         if self._db is None:
             return None
         try:
-            row = self._db.execute("SELECT description, mime FROM typing WHERE digest = ?", (digest,)).fetchone()
+            row = self._execute("SELECT description, mime FROM typing WHERE digest = ?", (digest,)).fetchone()
         except sqlite3.Error as exc:
             self._broken(exc)
             return None
@@ -93,11 +114,11 @@ class SharedTypeCache:
         if self._db is None:
             return CLAIMED
         try:
-            row = self._db.execute("SELECT description, mime FROM typing WHERE digest = ?", (digest,)).fetchone()
+            row = self._execute("SELECT description, mime FROM typing WHERE digest = ?", (digest,)).fetchone()
             if row is None:
-                if self._db.execute("INSERT OR IGNORE INTO typing VALUES (?, NULL, NULL)", (digest,)).rowcount == 1:
+                if self._execute("INSERT OR IGNORE INTO typing VALUES (?, NULL, NULL)", (digest,)).rowcount == 1:
                     return CLAIMED
-                row = self._db.execute("SELECT description, mime FROM typing WHERE digest = ?", (digest,)).fetchone()
+                row = self._execute("SELECT description, mime FROM typing WHERE digest = ?", (digest,)).fetchone()
         except sqlite3.Error as exc:
             self._broken(exc)
             return CLAIMED
@@ -108,7 +129,7 @@ class SharedTypeCache:
         if self._db is None:
             return
         try:
-            self._db.execute(
+            self._execute(
                 "INSERT INTO typing VALUES (?, ?, ?) ON CONFLICT (digest) DO UPDATE SET description = excluded.description, "
                 "mime = excluded.mime", (digest, description, mime))
         except sqlite3.Error as exc:

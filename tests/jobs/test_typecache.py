@@ -171,3 +171,31 @@ def test_workers_opening_a_new_cache_together_all_get_it(tmp_path):
         for proc in procs:
             proc.join()
     assert outcomes == ["ok"] * 60
+
+
+def test_a_write_lock_held_by_another_worker_is_waited_out(tmp_path):
+    import sqlite3
+    import threading
+
+    version = str(magic.version())
+    cache = SharedTypeCache(str(tmp_path), version)
+    holder = sqlite3.connect(cache.path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another worker mid-write
+    threading.Timer(0.2, holder.execute, args=("COMMIT",)).start()
+    assert cache.claim(DIGEST) == CLAIMED  # waited, then claimed
+    assert cache._db is not None
+
+
+def test_a_lock_held_too_long_drops_the_cache_not_the_scan(tmp_path, monkeypatch):
+    import sqlite3
+
+    import jobs.typecache as typecache
+
+    monkeypatch.setattr(typecache, "BUSY_GIVE_UP_S", 0.05)
+    cache = SharedTypeCache(str(tmp_path), str(magic.version()))
+    holder = sqlite3.connect(cache.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    typer = FileTyper(shared=cache)
+    assert typer.type_of(DIGEST, ELF_HEAD, defer=True)[2] == "executable"
+    assert cache._db is None  # typed without the cache from here on
+    holder.execute("COMMIT")
