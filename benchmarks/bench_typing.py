@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import collections
 import hashlib
-import importlib.util
 import io
 import os
 import sys
@@ -26,6 +25,7 @@ from typing import Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
 
 from jobs.filetype import HEAD_BYTES  # noqa: E402
 
@@ -34,14 +34,6 @@ NO_CHECK = {  # magic.h (file 5.44)
     "COMPRESS": 0x1000, "TAR": 0x2000, "SOFT": 0x4000, "APPTYPE": 0x8000, "ELF": 0x10000, "TEXT": 0x20000,
     "CDF": 0x40000, "CSV": 0x80000, "TOKENS": 0x100000, "ENCODING": 0x200000, "JSON": 0x400000, "SIMH": 0x800000,
 }
-
-
-def _bench_scan():
-    spec = importlib.util.spec_from_file_location("bench_scan", os.path.join(HERE, "bench_scan.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(spec.name, module)
-    spec.loader.exec_module(module)
-    return module
 
 
 def unique_heads(raws: dict[str, bytes]) -> tuple[list[bytes], int]:
@@ -78,7 +70,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="a few small packages: checks that the benchmark runs")
     parser.add_argument("--cache", default=os.path.join(HERE, "out", "bench-scan-cache"), help="where .deb files are kept")
     args = parser.parse_args(argv)
-    bs = _bench_scan()
+    import bench_scan as bs  # its corpus recipes; benchmarks/ is on sys.path (below)
+
     groups, layers = (bs.TINY_GROUPS, bs.TINY_LAYERS) if args.tiny else (bs.GROUPS, bs.LAYERS)
     heads, files = unique_heads(bs.realistic_layers(groups, layers, 1e9 if args.tiny else 1200, args.cache))
     base, base_cpu = type_all(heads, 0)

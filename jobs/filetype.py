@@ -3,8 +3,8 @@
 libmagic costs ~0.3 ms per call (two calls: description and MIME), which is more than hashing a
 typical 2 KB file a hundred times over; but most files in a registry are copies of content seen
 before, so answers are cached by content digest (process-wide, so the cache outlives a Spark task
-in a reused Python worker, and machine-wide through ``jobs.typecache``). The answer for a digest depends only on the content, so caching never
-changes a result. ``classify`` is a pure function from libmagic's answers to the reference study's
+in a reused Python worker, and machine-wide through ``jobs.typecache``). The answer for a digest
+depends only on the content, so caching never changes a result. ``classify`` is a pure function from libmagic's answers to the reference study's
 classes (``type_class``) and a finer label (``type_fine``); see ``../shared/REFERENCE.md``.
 """
 from __future__ import annotations
@@ -12,10 +12,9 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
-if TYPE_CHECKING:
-    from jobs.typecache import SharedTypeCache
+from jobs.typecache import BUSY, CLAIMED, SharedTypeCache, open_shared_cache
 
 HEAD_BYTES = 2048  # what libmagic sees; the study's analyzer typed extracted files, we type a head
 CACHE_ENTRIES = 1 << 20
@@ -109,7 +108,7 @@ class FileTyper:
     """libmagic description + MIME for a content head, cached by content digest (thread-safe)."""
 
     def __init__(self, head_bytes: int = HEAD_BYTES, cache_entries: int = CACHE_ENTRIES,
-                 shared: Optional["SharedTypeCache"] = None) -> None:
+                 shared: Optional[SharedTypeCache] = None) -> None:
         import magic
 
         self.head_bytes = head_bytes
@@ -156,8 +155,6 @@ class FileTyper:
 
     def _claim(self, digest: str, defer: bool):
         """The shared answer, CLAIMED (type it here), or None (deferred: another worker has it)."""
-        from jobs.typecache import BUSY, CLAIMED
-
         if self.shared is None:
             return CLAIMED
         if not defer:
@@ -177,8 +174,6 @@ def shared_typer(cache_dir: Optional[str] = None) -> FileTyper:
     global _shared, _shared_dir
     if _shared is None or cache_dir != _shared_dir:
         import magic
-
-        from jobs.typecache import open_shared_cache
 
         _shared = FileTyper(shared=open_shared_cache(str(magic.version()), cache_dir))
         _shared_dir = cache_dir

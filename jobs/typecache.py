@@ -98,12 +98,16 @@ class SharedTypeCache:
         log.warning("type cache %s disabled for this worker: %s", self.path, exc)
         self._db = None
 
+    def _row(self, digest: str) -> Optional[tuple]:
+        """(description, mime) as stored: None if unknown, (None, None) if only claimed."""
+        return self._execute("SELECT description, mime FROM typing WHERE digest = ?", (digest,)).fetchone()
+
     def get(self, digest: str) -> Optional[tuple[str, str]]:
         """The answer, or None (unknown or only claimed)."""
         if self._db is None:
             return None
         try:
-            row = self._execute("SELECT description, mime FROM typing WHERE digest = ?", (digest,)).fetchone()
+            row = self._row(digest)
         except sqlite3.Error as exc:
             self._broken(exc)
             return None
@@ -114,11 +118,11 @@ class SharedTypeCache:
         if self._db is None:
             return CLAIMED
         try:
-            row = self._execute("SELECT description, mime FROM typing WHERE digest = ?", (digest,)).fetchone()
+            row = self._row(digest)
             if row is None:
                 if self._execute("INSERT OR IGNORE INTO typing VALUES (?, NULL, NULL)", (digest,)).rowcount == 1:
                     return CLAIMED
-                row = self._execute("SELECT description, mime FROM typing WHERE digest = ?", (digest,)).fetchone()
+                row = self._row(digest)
         except sqlite3.Error as exc:
             self._broken(exc)
             return CLAIMED
