@@ -17,17 +17,24 @@ COMMANDS = {
     "stats": "analyze.cli:stats_command",
     "report": "analyze.cli:report_command",
     "demo": "jobs.demo:demo_command",
+    "trace": "jobs.cli:trace_group",
+}
+# ``hubscope trace ...``: registry workload traces (characterize, generate, replay)
+TRACE_COMMANDS = {
+    "generate": "traces.cli:generate_command",
 }
 
 
 class LazyGroup(click.Group):
     """A click group that imports each subcommand's module on first use."""
 
+    lazy_commands = COMMANDS
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted(self.lazy_commands)
 
     def get_command(self, ctx: click.Context, name: str):
-        target = COMMANDS.get(name)
+        target = self.lazy_commands.get(name)
         if target is None:
             return None
         module_name, attribute = target.split(":")
@@ -48,8 +55,17 @@ def main(verbose: int, quiet: bool) -> None:
     ours = logging.WARNING if quiet else logging.INFO if verbose == 0 else logging.DEBUG
     theirs = logging.WARNING if verbose < 2 else logging.DEBUG
     logging.basicConfig(level=theirs, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    for package in ("crawler", "jobs", "analyze"):
+    for package in ("crawler", "jobs", "analyze", "traces", "common"):
         logging.getLogger(package).setLevel(ours)
+
+class _TraceGroup(LazyGroup):
+    lazy_commands = TRACE_COMMANDS
+
+
+@click.group("trace", cls=_TraceGroup)
+def trace_group() -> None:
+    """Registry workload traces: stats (Spark job), generate (a synthetic trace)."""
+
 
 if __name__ == "__main__":
     main()

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from jobs.cli import COMMANDS, main
 
-STAGES = ["crawl", "scan", "stats", "report", "demo"]
+STAGES = ["crawl", "scan", "stats", "report", "demo", "trace"]
 
 
 def test_group_lists_every_stage():

@@ -1,0 +1,1 @@
+"""Bottom layer shared by every stage: contracts (formats, schemas) that import no stage."""
