@@ -4,13 +4,13 @@ Media types lie (and Docker schema2 says ``tar.gzip`` for zstd in the wild), so 
 the first bytes, as dive does. Python's ``gzip``/``tarfile`` accept a truncated or padded stream
 silently; here every member of a gzip stream is decoded with ISA-L (multi-member gzip such as eStargz
 is valid), and a stream that ends inside a member, fails its CRC or carries non-gzip bytes after
-the last member raises a ``LayerError``. Output is produced in bounded chunks (``OUT_CHUNK``) so a
+the last member raises a ``LayerError`` (a wrong CRC and a wrong length each with their own class). Output is produced in bounded chunks (``OUT_CHUNK``) so a
 decompression bomb costs time, never memory.
 """
 from __future__ import annotations
 
 import hashlib
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable, Iterator, Optional
 
 import zstandard
 from isal import isal_zlib
@@ -21,6 +21,7 @@ IN_CHUNK = 1 << 17  # compressed bytes per read: ISA-L is fastest around 128 KiB
 OUT_CHUNK = 1 << 21  # most tar bytes produced per step, whatever the compression ratio
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+MAX_GZIP_HEADER_BYTES = 1 << 20  # a member header (FNAME/FCOMMENT/FEXTRA) longer than this is hostile
 _ZSTD_SKIPPABLE = 0x184D2A50  # ..5F: skippable frames (zstd:chunked puts its table of contents there)
 
 
@@ -90,10 +91,15 @@ def _tar_checksum_ok(block: bytes) -> bool:
     return stored == sum(block) - sum(block[148:156]) + 256
 
 
-def tar_chunks(reader: HashingReader, compression: str) -> Iterator[bytes]:
-    """The uncompressed tar stream of a blob as chunks of at most ``OUT_CHUNK`` bytes; raises ``LayerError``."""
+def tar_chunks(reader: HashingReader, compression: str, flags: Optional[set] = None) -> Iterator[bytes]:
+    """The uncompressed tar stream of a blob as chunks of at most ``OUT_CHUNK`` bytes; raises ``LayerError``.
+
+    Oddities that do not make the blob unreadable (zero padding after the last gzip member:
+    ``gzip_zero_padding``) are added to ``flags``.
+    """
+    flags = set() if flags is None else flags
     if compression == "gzip":
-        return _gunzip(reader.read)
+        return _gunzip(reader.read, flags)
     if compression == "zstd":
         return _unzstd(reader)
     if compression == "none":
@@ -101,56 +107,96 @@ def tar_chunks(reader: HashingReader, compression: str) -> Iterator[bytes]:
     raise LayerError("unknown_format", "not gzip, zstd or tar by its first bytes")
 
 
-def _gzip_error(exc: Exception) -> LayerError:
-    text = str(exc)
-    if "checksum" in text.lower() or "length" in text.lower():
-        return LayerError("gzip_bad_crc", f"gzip member trailer mismatch: {text}")
-    return LayerError("gzip_corrupt", f"invalid gzip data: {text}")
+def _gzip_header_length(data: bytes) -> Optional[int]:
+    """Length of the gzip member header at the start of ``data`` (RFC 1952), None if more bytes are needed."""
+    if len(data) < 10:
+        return None
+    if data[2] != 8 or data[3] & 0xE0:
+        raise LayerError("gzip_corrupt", f"gzip member header with method {data[2]} and flags {data[3]:#x}")
+    flag, pos = data[3], 10
+    if flag & 0x04:  # FEXTRA (eStargz keeps its footer there)
+        if len(data) < pos + 2:
+            return None
+        pos += 2 + int.from_bytes(data[pos:pos + 2], "little")
+    for bit in (0x08, 0x10):  # FNAME, FCOMMENT: zero-terminated
+        if flag & bit:
+            end = data.find(b"\0", pos)
+            if end < 0:
+                return None
+            pos = end + 1
+    if flag & 0x02:  # FHCRC
+        pos += 2
+    return pos if len(data) >= pos else None
 
 
-def _gunzip(read: Callable[[int], bytes]) -> Iterator[bytes]:
-    """Every member of a gzip stream, in order; zero padding after the last member is tolerated like gzip(1)."""
-    d = isal_zlib.decompressobj(31)
-    in_member = False  # bytes of the current member have been fed
+def _gunzip(read: Callable[[int], bytes], flags: set) -> Iterator[bytes]:
+    """Every member of a gzip stream, in order; zero padding after the last member is tolerated like gzip(1).
+
+    Members are inflated raw and their trailers checked here rather than by ISA-L's gzip mode, which
+    reports a wrong length (ISIZE) and a wrong CRC with the same message: the two are told apart.
+    """
     members = 0
     data = b""
     while True:
-        if not data:
-            data = read(IN_CHUNK)
+        if len(data) < 2:
+            more = read(IN_CHUNK)
+            if more:
+                data += more
+                continue
             if not data:
                 break
-        if not in_member:
-            # A member boundary: the next bytes must start another member (or be zero padding to EOF).
-            if len(data) < 2:
-                more = read(IN_CHUNK)
-                if more:
-                    data += more
-                    continue
-            if data[:2] != GZIP_MAGIC:
-                if members and _zeros_to_eof(data, read):
-                    return
-                raise LayerError("gzip_trailing_garbage", f"{len(data)}+ bytes after gzip member {members} are not gzip")
-            in_member = True
-        while True:
-            try:
-                out = d.decompress(data, OUT_CHUNK)
-            except isal_zlib.error as exc:
-                raise _gzip_error(exc) from exc
-            if out:
-                yield out
-            if d.eof:
-                data = d.unused_data
-                members += 1
-                in_member = False
-                d = isal_zlib.decompressobj(31)
-                break
-            data = d.unconsumed_tail
-            if not data and len(out) < OUT_CHUNK:
-                break
-    if in_member:
-        raise LayerError("gzip_truncated", f"the blob ended inside gzip member {members + 1}")
+        if data[:2] != GZIP_MAGIC:
+            if members and _zeros_to_eof(data, read):
+                flags.add("gzip_zero_padding")
+                return
+            raise LayerError("gzip_trailing_garbage", f"{len(data)}+ bytes after gzip member {members} are not gzip")
+        data = yield from _gzip_member(data, read, members + 1)
+        members += 1
     if not members:
         raise LayerError("empty_blob", "no gzip member")
+
+
+def _more(data: bytes, read: Callable[[int], bytes], member: int) -> bytes:
+    more = read(IN_CHUNK)
+    if not more:
+        raise LayerError("gzip_truncated", f"the blob ended inside gzip member {member}")
+    if len(data) > MAX_GZIP_HEADER_BYTES:
+        raise LayerError("gzip_corrupt", f"gzip member {member} has a header over {MAX_GZIP_HEADER_BYTES} bytes")
+    return data + more
+
+
+def _gzip_member(data: bytes, read: Callable[[int], bytes], member: int):
+    """Inflate one member that starts at ``data``; yields its output, returns the bytes after its trailer."""
+    while (start := _gzip_header_length(data)) is None:
+        data = _more(data, read, member)
+    data = data[start:]
+    d = isal_zlib.decompressobj(-15)
+    crc = size = 0
+    full = False  # the last call filled OUT_CHUNK: output may be pending without more input
+    while True:
+        if not data and not full:
+            data = _more(b"", read, member)
+        try:
+            out = d.decompress(data, OUT_CHUNK)
+        except isal_zlib.error as exc:
+            raise LayerError("gzip_corrupt", f"invalid gzip data in member {member}: {exc}") from exc
+        if out:
+            crc = isal_zlib.crc32(out, crc)
+            size += len(out)
+            yield out
+        if d.eof:
+            data = d.unused_data
+            break
+        data = d.unconsumed_tail
+        full = len(out) == OUT_CHUNK
+    while len(data) < 8:
+        data = _more(data, read, member)
+    stored_crc, stored_size = int.from_bytes(data[:4], "little"), int.from_bytes(data[4:8], "little")
+    if stored_crc != crc:
+        raise LayerError("gzip_bad_crc", f"gzip member {member}: CRC32 {crc:#010x}, trailer says {stored_crc:#010x}")
+    if stored_size != size & 0xFFFFFFFF:
+        raise LayerError("gzip_bad_isize", f"gzip member {member}: {size} bytes (mod 2^32), trailer says {stored_size}")
+    return data[8:]
 
 
 def _zeros_to_eof(data: bytes, read: Callable[[int], bytes]) -> bool:

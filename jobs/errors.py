@@ -7,18 +7,19 @@ from __future__ import annotations
 ERROR_CLASSES = (
     "blob_missing",  # the store has no blob for the digest
     "read_error",  # the store failed while streaming the blob
-    "empty_blob",  # zero bytes: not a layer in any format
+    "empty_blob",  # zero bytes labelled compressed (or unlabelled); labelled plain tar it is an empty layer
     "unknown_format",  # neither gzip, zstd nor tar by its first bytes
     "gzip_truncated",  # the stream ended inside a gzip member
-    "gzip_bad_crc",  # a member's CRC32 or length trailer does not match its data
+    "gzip_bad_crc",  # a member's CRC32 trailer does not match its data
+    "gzip_bad_isize",  # a member's length trailer (ISIZE) does not match its data, the CRC32 does
     "gzip_corrupt",  # invalid deflate data or header
     "gzip_trailing_garbage",  # bytes after the last member that are not another member
     "zstd_truncated",
     "zstd_corrupt",
     "zstd_trailing_garbage",
-    "tar_truncated",  # the tar ended inside a header or a member's data, or has no end-of-archive marker
+    "tar_truncated",  # the tar ended inside a header, a member's data or after a metadata member
     "tar_header_corrupt",  # bad checksum, unparsable number, malformed PAX/GNU metadata
-    "tar_trailing_data",  # non-zero bytes after the end-of-archive marker
+    "tar_trailing_data",  # a lone zero block followed by members (data after the marker is a flag)
     "digest_mismatch",  # sha256 of the blob is not the layer digest
     "diff_id_mismatch",  # sha256 of the uncompressed tar is not the config's diff_id
     "limit_exceeded",  # a configured bound (uncompressed bytes) was crossed

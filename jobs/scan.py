@@ -46,7 +46,10 @@ FAULT_DELAY_ENV = "HUBSCOPE_SCAN_FAULT_DELAY_S"  # tests: sleep per layer so a r
 
 # What a task returns per layer: the layers row (scanned_at as epoch microseconds, so no time zone
 # conversion can touch it on the way through Spark) plus where its file rows went.
-_DDL_TYPES = {pa.string(): "string", pa.int32(): "int", pa.int64(): "bigint", pa.float64(): "double", schemas.TS: "bigint"}
+_DDL_TYPES = {
+    pa.string(): "string", pa.int32(): "int", pa.int64(): "bigint", pa.float64(): "double", schemas.TS: "bigint",
+    schemas.STRING_LIST: "array<string>",
+}
 RESULT_SCHEMA = pa.schema(
     [pa.field(f.name, pa.int64() if f.type == schemas.TS else f.type) for f in schemas.LAYERS]
     + [pa.field("files_part", pa.string()), pa.field("files_rows", pa.int64())]

@@ -18,7 +18,11 @@ Decisions recorded here because analyses depend on them:
   ``ScanOptions.sparse_hash_limit`` bytes the digest is null rather than hashing gigabytes of zeros.
 - ``mode`` keeps the permission bits (``& 0o7777``): Go writers add file-type bits, others do not.
 - Whiteouts are members whose base name starts with ``.wh.`` (``.wh..wh..opq`` = opaque); their
-  ``path`` is the member's own path and they have no content digest.
+  ``path`` is the member's own path and they have no content digest. A whiteout that names nothing
+  (``.wh.``, ``.wh..``, ``.wh...``) flags the layer ``whiteout_bad_name``; one carrying data bytes
+  flags it ``whiteout_with_data``.
+- A member named ``/`` or ``./`` (kaniko writes one) is the root directory, not a hostile path.
+- Layer ``flags`` name what is odd but readable (see ``LAYER_FLAGS``); such a layer stays ``ok``.
 - A hardlink takes the digest, size and typing of the member it names (an earlier regular file or
   hardlink in the same layer). A hardlink to a missing target is still data: ``content_sha256``
   null, ``size_bytes`` from its header (0), and the layer stays ``ok``.
@@ -44,11 +48,22 @@ from jobs.tarstream import iter_entries
 
 log = logging.getLogger(__name__)
 
-SCANNER_VERSION = "1"
+SCANNER_VERSION = "2"  # 2: readable oddities are flags, not errors (issue 11)
 MAX_PATH_BYTES = 4096  # PATH_MAX on Linux
 MAX_NAME_BYTES = 255  # NAME_MAX
 MAX_EXTENSION_CHARS = 16
 INT64_MAX = (1 << 63) - 1
+
+# Oddities of a readable layer, in the layers table's ``flags`` column.
+LAYER_FLAGS = {
+    "data_after_eoa": "bytes after the tar's end-of-archive marker (eStargz's TOC); not files",
+    "missing_eoa": "the tar ends on a member boundary without the end-of-archive marker",
+    "empty_blob": "a zero-byte blob labelled as a plain tar: an empty layer",
+    "gzip_zero_padding": "zero bytes after the last gzip member",
+    "whiteout_bad_name": "a whiteout whose name after .wh. is empty, . or ..",
+    "whiteout_with_data": "a whiteout member with data bytes",
+}
+_BAD_WHITEOUTS = frozenset((".wh.", ".wh..", ".wh..."))
 
 _ENTRY_TYPES = {
     b"0": "reg", b"\0": "reg", b"7": "reg", b"S": "reg",
@@ -93,7 +108,7 @@ def normalize_path(raw: bytes) -> NormalPath:
         text, keep = raw.decode("utf-8", "backslashreplace"), raw
     components = tuple(c for c in text.split("/") if c and c != ".")
     hostile = (
-        raw.startswith(b"/")
+        (raw.startswith(b"/") and bool(components))  # "/" or "./" alone is the root itself (kaniko writes it)
         or ".." in components
         or (len(raw) > MAX_NAME_BYTES and (len(raw) > MAX_PATH_BYTES or any(len(c) > MAX_NAME_BYTES for c in raw.split(b"/"))))
     )
@@ -204,7 +219,7 @@ _TYPING_AT = schemas.FILES.names.index("magic_description") - 1  # in a row tupl
 _DEFERRED = tuple([None] * 4)  # typing placeholder, built at run time: only its identity marks a deferred content
 
 
-def _collect(entries, layer_digest: str, typer: Optional[FileTyper]) -> _Rows:
+def _collect(entries, layer_digest: str, typer: Optional[FileTyper], flags: set) -> _Rows:
     rows = _Rows(layer_digest, typer)
     pending = rows.pending
     counts = rows.counts
@@ -219,6 +234,10 @@ def _collect(entries, layer_digest: str, typer: Optional[FileTyper]) -> _Rows:
         base = components[-1] if components else ""
         if kind != "dir" and base.startswith(".wh."):
             kind = "opaque_whiteout" if base == ".wh..wh..opq" else "whiteout"
+            if base in _BAD_WHITEOUTS:
+                flags.add("whiteout_bad_name")
+            if e.size:
+                flags.add("whiteout_with_data")
         hostile = np_.hostile
         digest = None
         size = e.size
@@ -287,13 +306,19 @@ def scan_layer(
     compression = None
     try:
         compression = sniff_compression(reader.peek(512))
+        flags: set = set()
         if compression == "unknown" and reader.bytes_read == 0:
-            raise LayerError("empty_blob", "the blob has no bytes")
+            if not _plain_tar(media_type):  # labelled compressed: a compressed stream has at least a header
+                raise LayerError("empty_blob", "the blob has no bytes")
+            compression = "none"
+            flags.add("empty_blob")  # Go's archive/tar reads zero bytes as an empty archive
         tar_hash = hashlib.sha256()
         tar_size = [0]
-        chunks = _counted(tar_chunks(reader, compression), tar_hash, tar_size, options.max_uncompressed_bytes)
-        entries = iter_entries(chunks, head_bytes=typer.head_bytes if typer else 0, sparse_hash_limit=options.sparse_hash_limit)
-        rows = _collect(entries, layer_digest, typer)
+        chunks = _counted(tar_chunks(reader, compression, flags), tar_hash, tar_size, options.max_uncompressed_bytes)
+        entries = iter_entries(
+            chunks, head_bytes=typer.head_bytes if typer else 0, sparse_hash_limit=options.sparse_hash_limit, flags=flags
+        )
+        rows = _collect(entries, layer_digest, typer, flags)
         reader.drain()
         _verify(reader, layer_digest, tar_hash, diff_id)
     except LayerError as exc:
@@ -311,7 +336,14 @@ def scan_layer(
         log.exception("scanner bug on %s", layer_digest)
         error = LayerError("internal_error", f"{type(exc).__name__}: {exc}")
         return LayerResult(error_row(layer_digest, error, media_type, compression, reader.bytes_read), None)
-    return LayerResult(_layer_row(layer_digest, media_type, compression, reader.bytes_read, tar_size[0], tar_hash, rows), rows.table())
+    row = _layer_row(layer_digest, media_type, compression, reader.bytes_read, tar_size[0], tar_hash, rows)
+    row["flags"] = sorted(flags)
+    return LayerResult(row, rows.table())
+
+
+def _plain_tar(media_type: Optional[str]) -> bool:
+    """True for the plain-tar layer media types (OCI ``...layer.v1.tar``, Docker's ``...image.rootfs.diff.tar``)."""
+    return bool(media_type) and media_type.endswith(".tar")
 
 
 def _verify(reader: HashingReader, layer_digest: str, tar_hash, diff_id: Optional[str]) -> None:

@@ -2,6 +2,7 @@
 
 Changelog
 - 1: images, image_layers, layers, files.
+- 2: ``layers.flags``: what is odd but readable about an ``ok`` layer (``jobs.scanner.LAYER_FLAGS``).
 
 Digests are ``sha256:<hex>`` strings; sizes are ``*_bytes`` (int64); times are UTC timestamps in
 microseconds. Readers check ``SCHEMA_VERSION`` in the Parquet key-value metadata.
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 METADATA = {b"hubscope.schema_version": SCHEMA_VERSION.encode()}
 
 TS = pa.timestamp("us", tz="UTC")
+STRING_LIST = pa.list_(pa.field("element", pa.string()))  # Parquet's name for list items: reads back equal
 
 # Entry types in the files table (tar member kinds, with overlayfs whiteouts told apart).
 ENTRY_TYPES = ("reg", "dir", "symlink", "hardlink", "char", "block", "fifo", "whiteout", "opaque_whiteout", "other")
@@ -78,6 +80,7 @@ LAYERS = pa.schema(
         pa.field("depth_max", pa.int32()),
         pa.field("depth_median", pa.float64()),
         pa.field("status", pa.string(), nullable=False),  # ok | error
+        pa.field("flags", STRING_LIST),  # sorted; empty for a clean ok layer, null for an error
         pa.field("error_class", pa.string()),
         pa.field("error_message", pa.string()),
         pa.field("scanned_at", TS),
@@ -132,6 +135,7 @@ _SPARK_TYPES = {
     pa.int64(): "bigint",
     pa.float64(): "double",
     TS: "timestamp",
+    STRING_LIST: "array<string>",
 }
 
 

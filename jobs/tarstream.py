@@ -2,11 +2,15 @@
 
 Why not ``tarfile``: in stream mode it is ~2.3x slower than this loop over 512-byte headers (see
 REFERENCE.md), and it ends silently on a lone zero block or a corrupt header mid-archive. This reader
-raises ``LayerError`` instead, and after the end-of-archive marker reads the stream to the end and
-requires it to be zero padding. It understands what real layers contain: ustar prefixes, PAX
+raises ``LayerError`` instead, and after the end-of-archive marker reads the stream to the end (the
+diff_id covers it) and flags anything but zero padding. It understands what real layers contain: ustar prefixes, PAX
 extended and global headers, GNU long names/links (``L``/``K``), base-256 numbers, and sparse files
-in the old GNU format and PAX 0.0/0.1/1.0. Memory is bounded: file content is hashed piecewise from the
-decompressor's chunks; only metadata entries (capped at ``MAX_META_BYTES``) are ever buffered.
+in the old GNU format and PAX 0.0/0.1/1.0. Two shapes that Go's archive/tar and CPython read are
+accepted and flagged rather than refused: data after the end-of-archive marker (``data_after_eoa``:
+eStargz appends its table of contents there; no reader extracts past the marker, so it is not a
+file) and a stream that ends on a member boundary without the marker (``missing_eoa``). Memory is
+bounded: file content is hashed piecewise from the decompressor's chunks; only metadata entries
+(capped at ``MAX_META_BYTES``) are ever buffered.
 """
 from __future__ import annotations
 
@@ -182,13 +186,13 @@ class _Input:
         return b"".join(sink.parts)
 
     def rest_is_zero(self) -> bool:
-        """Consume the stream to its end; True if every remaining byte is zero."""
-        if self.buf[self.pos :].lstrip(b"\0"):
-            return False
+        """Consume the stream to its end (the diff_id covers every byte); True if every remaining byte is zero."""
+        zero = not self.buf[self.pos :].lstrip(b"\0")
         for chunk in self.chunks:
-            if chunk.lstrip(b"\0"):
-                return False
-        return True
+            if zero and chunk.lstrip(b"\0"):
+                zero = False
+        self.buf, self.mv, self.pos = b"", memoryview(b""), 0
+        return zero
 
 
 class _Collect:
@@ -274,14 +278,18 @@ def _feed_sparse(inp: _Input, spans: list[tuple[int, int]], stored: int, realsiz
         _hash_zeros(sink, realsize - cursor)
 
 
-def iter_entries(chunks: Iterator[bytes], head_bytes: int = 0, sparse_hash_limit: int = 1 << 30) -> Iterator[TarEntry]:
+def iter_entries(
+    chunks: Iterator[bytes], head_bytes: int = 0, sparse_hash_limit: int = 1 << 30, flags: Optional[set] = None
+) -> Iterator[TarEntry]:
     """Members of the tar in ``chunks``, each yielded after its data was consumed (and hashed if regular).
 
     ``head_bytes`` > 0 keeps that many leading content bytes of regular files in ``entry.head``.
     Sparse files are hashed as their logical content (holes as zeros) while the layer's holes total
     at most ``sparse_hash_limit`` bytes; beyond that their ``sha256`` is None, so a 300 GB ``lastlog``
     (or a thousand hostile sparse members) costs no more than hashing that many zeros once.
+    The layer-level oddities that do not make the tar unreadable are added to ``flags``.
     """
+    flags = set() if flags is None else flags
     inp = _Input(iter(chunks))
     pax_global: dict[bytes, bytes] = {}
     pax: list[tuple[bytes, bytes]] = []
@@ -291,13 +299,17 @@ def iter_entries(chunks: Iterator[bytes], head_bytes: int = 0, sparse_hash_limit
     while True:
         header = inp.block()
         if header is None:
-            raise LayerError("tar_truncated", f"no end-of-archive marker (stream ends at byte {inp.tell()})")
+            if pax or long_name is not None or long_link is not None:
+                raise LayerError("tar_truncated", f"the tar ended after a metadata member (byte {inp.tell()})")
+            if inp.tell():
+                flags.add("missing_eoa")  # Go's archive/tar and CPython accept it
+            return
         if header == ZERO_BLOCK:
             second = inp.block()
-            if second is not None and second != ZERO_BLOCK:
+            if second is not None and second != ZERO_BLOCK:  # Go's archive/tar refuses this too (ErrHeader)
                 raise LayerError("tar_trailing_data", f"a lone zero block followed by data at byte {inp.tell() - BLOCK}")
             if not inp.rest_is_zero():
-                raise LayerError("tar_trailing_data", "non-zero bytes after the end-of-archive marker")
+                flags.add("data_after_eoa")
             return
         if not _checksum_ok(header):
             raise _corrupt(f"header checksum mismatch at byte {inp.tell() - BLOCK}")

@@ -37,7 +37,7 @@ def test_regular_file_gives_exactly_one_row_and_layer_row():
         "compression_ratio": 10240 / len(blob), "entry_count": 1, "file_count": 1, "dir_count": 0,
         "symlink_count": 0, "hardlink_count": 0, "device_count": 0, "whiteout_count": 0,
         "opaque_whiteout_count": 0, "depth_max": 2, "depth_median": 2.0, "status": "ok",
-        "error_class": None, "error_message": None, "scanner_version": "1",
+        "error_class": None, "error_message": None, "scanner_version": "2", "flags": [],
     }
     assert len(raw) == 10240  # tarfile pads to one 10 KiB record
 
@@ -120,12 +120,25 @@ def test_bad_crc_is_an_error():
     assert (result.layer["status"], result.layer["error_class"]) == ("error", "gzip_bad_crc")
 
 
-def test_trailing_garbage_is_an_error_but_zero_padding_is_not():
+def test_trailing_garbage_is_an_error_but_zero_padding_is_a_flag():
     blob = gz(_small_tar())
     assert scan(blob + b"garbage").layer["error_class"] == "gzip_trailing_garbage"
     assert scan(blob + b"\x1f").layer["error_class"] == "gzip_trailing_garbage"
+    assert scan(blob).layer["flags"] == []
     padded = scan(blob + bytes(100))
     assert padded.ok and padded.layer["compressed_bytes"] == len(blob) + 100
+    assert padded.layer["flags"] == ["gzip_zero_padding"]
+    assert rows(padded, "path") == [("/a.txt",), ("/b/c.bin",)]
+
+
+def test_wrong_gzip_length_with_the_right_crc_has_its_own_class():
+    raw = _small_tar()
+    blob = bytearray(gz(raw))
+    assert int.from_bytes(blob[-4:], "little") == len(raw)
+    blob[-4:] = (len(raw) + 1).to_bytes(4, "little")  # ISIZE off by one, CRC32 untouched
+    result = scan(bytes(blob))
+    assert (result.layer["status"], result.layer["error_class"], result.files) == ("error", "gzip_bad_isize", None)
+    assert f"{len(raw)} bytes" in result.layer["error_message"]
 
 
 def test_multi_member_gzip_reads_every_member():
@@ -196,14 +209,42 @@ def test_plain_tar_layer():
 def test_unknown_format_and_empty_blob():
     assert scan(b"this is not a layer" * 100).layer["error_class"] == "unknown_format"
     assert scan(b"").layer["error_class"] == "empty_blob"
+    gzip_labelled = scan(b"", media_type="application/vnd.oci.image.layer.v1.tar+gzip")
+    assert (gzip_labelled.layer["status"], gzip_labelled.layer["error_class"]) == ("error", "empty_blob")
+
+
+def test_zero_byte_blob_labelled_plain_tar_is_an_empty_layer():
+    for media_type in ("application/vnd.oci.image.layer.v1.tar", "application/vnd.docker.image.rootfs.diff.tar"):
+        result = scan(b"", media_type=media_type)
+        assert result.ok, result.layer
+        layer = result.layer
+        assert layer["flags"] == ["empty_blob"]
+        assert (layer["compression"], layer["compressed_bytes"], layer["uncompressed_bytes"]) == ("none", 0, 0)
+        assert layer["diff_id"] == "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # sha256 of b""
+        assert (layer["entry_count"], layer["files_bytes"], result.files.num_rows) == (0, 0, 0)
 
 
 # --- tar structure --------------------------------------------------------------------------------
 
-def test_tar_truncated_inside_data_and_missing_end_marker():
+def test_tar_truncated_inside_data():
     raw = tar_of([member("a.txt", HELLO), member("big.bin", b"x" * 5000)])
     assert scan(gz(raw[:512 + 512 + 512 + 1000])).layer["error_class"] == "tar_truncated"
-    assert scan(gz(raw[:1024])).layer["error_class"] == "tar_truncated"  # ends cleanly at a header boundary
+    assert scan(gz(raw[:512 + 300])).layer["error_class"] == "tar_truncated"
+    pax_only = tar_of([member("p" * 120, HELLO)])[:1024]  # a PAX header (name > 100) and nothing it applies to
+    assert scan(gz(pax_only)).layer["error_class"] == "tar_truncated"
+
+
+def test_tar_without_end_of_archive_marker_on_a_member_boundary_is_ok_and_flagged():
+    raw = tar_of([member("a.txt", HELLO), member("b.txt", b"b" * 600)], format=tarfile.USTAR_FORMAT)
+    cut = raw[:512 + 512 + 512 + 1024]  # a.txt: header + 1 block; b.txt: header + 2 blocks; no zero blocks
+    assert raw[len(cut):len(cut) + 1024] == bytes(1024)
+    result = scan(gz(cut))
+    assert result.ok, result.layer
+    assert result.layer["flags"] == ["missing_eoa"]
+    assert rows(result, "path", "size_bytes", "content_sha256") == [("/a.txt", 6, sha(HELLO)), ("/b.txt", 600, sha(b"b" * 600))]
+    assert (result.layer["uncompressed_bytes"], result.layer["diff_id"], result.layer["files_bytes"]) == (2560, sha(cut), 606)
+    plain = scan(cut)
+    assert plain.ok and plain.layer["flags"] == ["missing_eoa"] and plain.layer["entry_count"] == 2
 
 
 def test_huge_declared_size_is_a_truncated_tar_not_an_allocation():
@@ -214,11 +255,58 @@ def test_huge_declared_size_is_a_truncated_tar_not_an_allocation():
     assert result.layer["error_class"] == "tar_truncated"
 
 
-def test_data_after_end_of_archive_is_trailing_data():
+def test_data_after_end_of_archive_is_flagged_not_files():
     raw = tar_of([member("a.txt", HELLO)])
-    assert scan(gz(raw + b"extra")).layer["error_class"] == "tar_trailing_data"
+    extra = scan(gz(raw + b"extra"))
+    assert extra.ok and extra.layer["flags"] == ["data_after_eoa"] and rows(extra, "path") == [("/a.txt",)]
+    assert extra.layer["diff_id"] == sha(raw + b"extra") and extra.layer["uncompressed_bytes"] == len(raw) + 5
     lone = raw[:1024] + bytes(512) + tar_of([member("b.txt", HELLO)])  # a lone zero block, then more members
-    assert scan(gz(lone)).layer["error_class"] == "tar_trailing_data"
+    assert scan(gz(lone)).layer["error_class"] == "tar_trailing_data"  # Go's archive/tar refuses it too
+
+
+def test_estargz_layer_with_toc_after_the_end_of_archive_marker():
+    """Several gzip members; after the tar's zero blocks a TOC tar entry, as eStargz writes it."""
+    files = [member("bin/tool", b"\x7fELF" + bytes(700)), member("etc/conf", HELLO)]
+    body = tar_of(files, format=tarfile.USTAR_FORMAT)  # members + end-of-archive zero blocks (padded to 10 KiB)
+    toc = tar_of([member("stargz.index.json", b'{"version":1,"entries":[]}')], format=tarfile.USTAR_FORMAT)
+    first_member_end = 512 + 1024  # bin/tool: header + 2 data blocks
+    blob = gz(body[:first_member_end]) + gz(body[first_member_end:]) + gz(toc)
+    result = scan(blob, diff_id=sha(body + toc))
+    assert result.ok, result.layer
+    layer = result.layer
+    assert (layer["status"], layer["flags"], layer["error_class"]) == ("ok", ["data_after_eoa"], None)
+    assert rows(result, "path", "size_bytes") == [("/bin/tool", 704), ("/etc/conf", 6)]  # the TOC is no file
+    assert (layer["entry_count"], layer["file_count"], layer["files_bytes"]) == (2, 2, 710)
+    assert (layer["uncompressed_bytes"], layer["diff_id"]) == (len(body) + len(toc), sha(body + toc))
+
+
+def test_root_entries_are_not_hostile():
+    """kaniko writes a member for the root directory itself, named "/" or "./"."""
+    for root in ("/", "./"):
+        result = scan(gz(tar_of([member(root, type=tarfile.DIRTYPE, mode=0o755), member("./etc/a", HELLO)])))
+        assert result.ok
+        assert rows(result, "path", "path_hostile", "type", "depth") == [("/", False, "dir", 0), ("/etc/a", False, "reg", 2)]
+        assert result.layer["flags"] == [] and result.layer["dir_count"] == 1
+
+
+def test_whiteout_oddities_are_flagged():
+    members = [
+        member("dir/", type=tarfile.DIRTYPE),
+        member(".wh..", b""),
+        member("dir/.wh..", b""),
+        member("dir/.wh.gone", b"data!"),  # a whiteout carrying 5 data bytes
+        member("dir/.wh.fine", b""),
+    ]
+    result = scan(gz(tar_of(members)))
+    assert result.ok, result.layer
+    assert result.layer["flags"] == ["whiteout_bad_name", "whiteout_with_data"]
+    assert rows(result, "path", "type", "content_sha256") == [
+        ("/dir", "dir", None), ("/.wh..", "whiteout", None), ("/dir/.wh..", "whiteout", None),
+        ("/dir/.wh.gone", "whiteout", None), ("/dir/.wh.fine", "whiteout", None),
+    ]
+    assert (result.layer["whiteout_count"], result.layer["files_bytes"]) == (4, 0)
+    clean = scan(gz(tar_of([member("dir/.wh.fine", b"")])))
+    assert clean.layer["flags"] == []
 
 
 def test_hostile_paths_are_recorded_and_flagged():
