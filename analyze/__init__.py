@@ -20,8 +20,8 @@ from __future__ import annotations
 
 
 def run_stats(*args, **kwargs):
-    """``analyze.run.run_stats`` (imported lazily: it needs pyspark)."""
-    from analyze.run import run_stats as _run
+    """``analyze.results.run_stats`` (imported lazily: it needs pyspark)."""
+    from analyze.results import run_stats as _run
 
     return _run(*args, **kwargs)
 

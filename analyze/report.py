@@ -19,7 +19,7 @@ import pandas as pd
 
 from analyze.figures import human_bytes, render_figures
 from analyze.populations import LABELS
-from analyze.reference import REFERENCES, format_value
+from analyze.published import REFERENCES, format_value
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,10 @@ import time
 from typing import NamedTuple, Optional
 
 from crawler.crawl import CrawlOptions, RepoTarget, run_crawl
-from crawler.localregistry import LocalRegistry, skopeo_copy
-from crawler.samplefiles import collect_files
-from crawler.storage import open_store
-from jobs.oci_layout import OciLayout
+from hubscope.demo.localregistry import LocalRegistry, skopeo_copy
+from hubscope.demo.samplefiles import collect_files
+from common.storage import open_store
+from hubscope.demo.oci_layout import OciLayout
 
 
 class Size(NamedTuple):

@@ -2,7 +2,7 @@
 
 Builds a single gzip layer of ``--gib`` GiB uncompressed from real files (the Debian packages of the
 sample images, repeated under different directories so every path is distinct), then scans it in a
-fresh Python process exactly as a Spark task does (``jobs.scanner.scan_layer`` with file typing) and
+fresh Python process exactly as a Spark task does (``jobs.layer_scanner.scan_layer`` with file typing) and
 reports that process's peak RSS. Baseline in the same script: the peak RSS of a process that only
 decompresses and hashes the same blob (``isal`` + ``hashlib``), the floor of any streaming scan.
 Target (issue 6): < 1 GB RSS per Python worker on a 5 GB layer.
@@ -38,7 +38,7 @@ def peak_rss_kib():
 _SCAN_CHILD = _PEAK_RSS + r"""
 import json, sys, time
 from jobs.filetype import FileTyper
-from jobs.scanner import scan_layer
+from jobs.layer_scanner import scan_layer
 path, digest, magic = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 start = time.monotonic()
 with open(path, "rb") as fh:
@@ -62,7 +62,7 @@ print(json.dumps({"uncompressed": n, "seconds": time.monotonic() - start, "maxrs
 
 def real_members(deb_cache: str) -> list[tuple[tarfile.TarInfo, Optional[bytes]]]:
     """Members of the sample images' Debian packages (real binaries, text, data)."""
-    from jobs.sample_images import PACKAGE_GROUPS, deb_members, download_packages
+    from hubscope.demo.sample_images import PACKAGE_GROUPS, deb_members, download_packages
 
     debs = download_packages([p for group in PACKAGE_GROUPS.values() for p in group], deb_cache)
     return [m for path in debs.values() for m in deb_members(path)]

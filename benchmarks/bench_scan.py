@@ -46,11 +46,11 @@ from typing import Optional
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from crawler.digest import Digest  # noqa: E402
-from crawler.records import CrawlRecord, LayerRef, RecordLog  # noqa: E402
-from crawler.storage import LocalBlobStore, StoreConfig  # noqa: E402
-from jobs.oci_layout import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST  # noqa: E402
-from jobs.sample_images import deb_members, download_packages  # noqa: E402
+from common.digest import Digest  # noqa: E402
+from common.records import CrawlRecord, LayerRef, RecordLog  # noqa: E402
+from common.storage import LocalBlobStore, StoreConfig  # noqa: E402
+from hubscope.demo.oci_layout import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST  # noqa: E402
+from hubscope.demo.sample_images import deb_members, download_packages  # noqa: E402
 
 # Package groups (Debian bookworm); sizes are rough installed sizes.
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -251,7 +251,7 @@ def pipeline_run(paths: list[str], decompressor: str, total_bytes: int) -> Measu
 def inprocess_run(paths: list[str], magic: bool, profile: bool = False) -> Measure:
     """The pure scanner in this process (one core)."""
     from jobs.filetype import FileTyper
-    from jobs.scanner import scan_layer
+    from jobs.layer_scanner import scan_layer
 
     typer = FileTyper() if magic else None
     profiler = cProfile.Profile() if profile else None

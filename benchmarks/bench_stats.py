@@ -34,7 +34,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 from jobs.scan import ROW_GROUP_ROWS  # noqa: E402
-from jobs.schemas import FILES, LAYERS  # noqa: E402
+from common.schemas import FILES, LAYERS  # noqa: E402
 
 FILES_PER_LAYER = 500
 CLASSES = ("executables", "documents", "scripts", "source", "archives", "images", "databases", "bytecode", "others")
@@ -95,7 +95,7 @@ def spark_dedup(spark, files_dir: str, layers_dir: str) -> tuple:
     """The stats job's dedup: ``analyze.dedup.dedup_ratios`` over the unique-layer population."""
     from analyze.dedup import dedup_ratios
     from analyze.populations import LAYER_BLOBS, weighted_files
-    from jobs.schemas import spark_ddl
+    from common.schemas import spark_ddl
 
     files = spark.read.schema(spark_ddl("files")).parquet(files_dir)
     layers = spark.read.schema(spark_ddl("layers")).parquet(layers_dir)

@@ -6,8 +6,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Callable
 
-from crawler.digest import Digest
-from crawler.storage import BlobStore
+from common.digest import Digest
+from common.storage import BlobStore
 
 
 @dataclass(frozen=True)

@@ -25,16 +25,16 @@ from typing import Iterable, Optional, Sequence, Union
 
 from crawler.auth import CredentialSource
 from crawler.blobs import BlobLedger
-from crawler.digest import Digest
+from common.digest import Digest
 from crawler.http import HttpClient, RetryPolicy
 from crawler.manifest import (ImageIndex, ImageManifest, Platform, parse_manifest, schema1_payload, schema1_platform,
                               select_platforms)
-from crawler.records import CrawlRecord, RecordLog, latest_records
+from common.records import CrawlRecord, RecordLog, latest_records
 from crawler.reference import is_docker_hub
-from crawler.recording import image_record, platform_of_config, record_blob_digests
+from crawler.image_record import image_record, platform_of_config, record_blob_digests
 from crawler.registry import RegistryClient
-from crawler.storage import BlobStore, StoreConfig, open_store
-from crawler.summary import CrawlSummary, Progress, Tally
+from common.storage import BlobStore, StoreConfig, open_store
+from crawler.crawl_summary import CrawlSummary, Progress, Tally
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ class Crawler:
         n = int(self.options.tags)
         by_hub = self.options.recent_by == "hub" or (self.options.recent_by == "auto" and is_docker_hub(self.registry))
         if by_hub:
-            from crawler.sources import hub_recent_tags
+            from crawler.repo_listing import hub_recent_tags
 
             return hub_recent_tags(target.repository, n, self.client.http, self.options.hub_api)
         return self._most_recent(target.repository, self.client.tags(target.repository), n)

@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Union
 
-from crawler import mediatypes as mt
-from crawler.digest import Digest
+from common import mediatypes as mt
+from common.digest import Digest
 
 
 class ManifestError(ValueError):

@@ -15,12 +15,12 @@ from urllib.parse import urljoin
 import requests
 import urllib3
 
-from crawler import mediatypes as mt
+from common import mediatypes as mt
 from crawler.auth import AuthError, Authenticator, CredentialSource, scopes_for
-from crawler.digest import Digest
+from common.digest import Digest
 from crawler.http import HttpClient, RateLimitSeen
 from crawler.manifest import Descriptor, Manifest, ManifestError, parse_manifest
-from crawler.storage import BlobStore, DigestMismatch
+from common.storage import BlobStore, DigestMismatch
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator, Optional
 
 from jobs.decompress import HashingReader, sniff_compression, tar_chunks
-from jobs.errors import LayerError
+from common.errors import LayerError
 
 if TYPE_CHECKING:  # pyspark is imported only where the pass runs on Spark
     from pyspark.sql import DataFrame, SparkSession
@@ -196,8 +196,8 @@ def scan_layers(store_url: str, options: ContentOptions) -> Callable[[Iterator],
     def run(batches):
         import pyarrow as pa
 
-        from crawler.digest import Digest
-        from crawler.storage import open_store
+        from common.digest import Digest
+        from common.storage import open_store
 
         store = open_store(store_url)
         names = [f.split()[0] for f in ROWS_SCHEMA.split(", ")]

@@ -15,7 +15,7 @@ from typing import BinaryIO, Callable, Iterator, Optional
 import zstandard
 from isal import isal_zlib
 
-from jobs.errors import LayerError
+from common.errors import LayerError
 
 IN_CHUNK = 1 << 17  # compressed bytes per read: ISA-L is fastest around 128 KiB
 OUT_CHUNK = 1 << 21  # most tar bytes produced per step, whatever the compression ratio

@@ -126,7 +126,7 @@ class FileTyper:
         """Typing of the content with ``digest`` whose first bytes are ``head``.
 
         With ``defer``, None when another worker on this machine is typing that content right now:
-        ask again later (``jobs.scanner`` does, before it writes the rows). Without, always an answer.
+        ask again later (``jobs.layer_scanner`` does, before it writes the rows). Without, always an answer.
         """
         cached = self._cache.get(digest)
         if cached is not None:

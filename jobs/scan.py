@@ -1,10 +1,10 @@
 """The scan job: every layer blob in the store -> the ``layers`` and ``files`` tables (+ ``images``, ``image_layers``).
 
-Driver: read crawl records and configs (``jobs.index``), skip layers already scanned ``ok``
+Driver: read crawl records and configs (``jobs.image_tables``), skip layers already scanned ``ok``
 (incremental), pack the rest into tasks balanced by compressed size (largest first), run
-``mapInArrow`` over them, then commit a new table generation atomically (``jobs.tables``).
+``mapInArrow`` over them, then commit a new table generation atomically (``common.tables``).
 Tasks: open the store from its ``StoreConfig`` (local or S3), stream each blob through
-``jobs.scanner.scan_layer`` and write the verified layers' file rows straight to Parquet parts in
+``jobs.layer_scanner.scan_layer`` and write the verified layers' file rows straight to Parquet parts in
 the new generation; only the small per-layer rows travel back through Spark. File rows are thus
 never shuffled or held for the whole task, and their Parquet carries the exact contract schema.
 
@@ -27,11 +27,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from crawler.storage import StoreConfig, open_store
-from jobs import schemas
-from jobs.index import LayerTodo, build_index
-from jobs.scanner import ScanOptions
-from jobs.tables import TableSet
+from common.storage import StoreConfig, open_store
+from common import schemas
+from jobs.image_tables import LayerTodo, build_index
+from jobs.layer_scanner import ScanOptions
+from common.tables import TableSet
 from jobs.typecache import CACHE_ENV as TYPE_CACHE_ENV
 
 log = logging.getLogger(__name__)
@@ -167,9 +167,9 @@ def _freeze_long_lived_heap() -> None:
 
 def _scan_one(blobs, todo: LayerTodo, typer, options: ScanOptions) -> tuple[dict, Optional[pa.Table]]:
     """Scan one layer from the store; a blob that cannot be opened is an error row like any other."""
-    from crawler.digest import Digest
-    from jobs.errors import LayerError
-    from jobs.scanner import error_row, scan_layer
+    from common.digest import Digest
+    from common.errors import LayerError
+    from jobs.layer_scanner import error_row, scan_layer
 
     started = time.monotonic()
     try:
@@ -225,7 +225,7 @@ def run_scan(
     options: ScanOptions = ScanOptions(),
 ) -> ScanSummary:
     """Scan every not-yet-``ok`` layer the crawl records reference and commit all four tables atomically."""
-    from crawler.records import latest_records
+    from common.records import latest_records
 
     config = StoreConfig(url=store if store.startswith("s3://") else os.path.abspath(store), s3_endpoint=s3_endpoint)
     if records is None:
@@ -302,7 +302,7 @@ def _run_spark(todo, config, files_dir, magic, options, spark, master, tasks) ->
 def scan_command(store: str, tables: str, records: Optional[str], master: Optional[str], no_magic: bool,
                  s3_endpoint: Optional[str], tasks: Optional[int]) -> None:
     """Scan every crawled layer into Parquet tables (images, image_layers, layers, files); reruns are incremental."""
-    from crawler.records import RECORDS_DIR
+    from common.records import RECORDS_DIR
 
     if not store.startswith("s3://") and not os.path.isdir(store):
         raise click.UsageError(f"store {store!r} does not exist: crawl into it first (hubscope crawl --store {store} ...)")

@@ -1,6 +1,6 @@
 """spark-submit entry point of the stats job: ``spark-submit jobs/stats.py --tables DIR --out DIR [...]``.
 
-Thin on purpose: the options are those of ``hubscope stats``; the work is ``analyze.run.run_stats``.
+Thin on purpose: the options are those of ``hubscope stats``; the work is ``analyze.results.run_stats``.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ if __package__ in (None, ""):
 
 def main(argv: list[str] | None = None) -> None:
     """Parse ``argv`` like ``hubscope stats`` and run it (session from ``jobs.session.get_spark``)."""
-    from analyze.cli import stats_command
+    from analyze.report_command import stats_command
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from typing import Iterator, Optional
 
-from jobs.errors import LayerError
+from common.errors import LayerError
 
 BLOCK = 512
 MAX_META_BYTES = 1 << 20  # a PAX record set or GNU long name larger than this is hostile, not a name

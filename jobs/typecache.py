@@ -5,7 +5,7 @@ two workers at once used to be typed by both: the two largest layers of an image
 with the same base files and run side by side, in lockstep (the benchmark saw 12,300 to 17,800
 libmagic answers for 9,658 unique contents on 2 cores). So a worker *claims* a digest before typing
 it: the first claim wins, and a worker that finds another's claim defers that file's typing to the
-end of its batch, by when the answer is there (``jobs.scanner``). Every content is then typed once
+end of its batch, by when the answer is there (``jobs.layer_scanner``). Every content is then typed once
 per machine, give or take a claimant that is still busy when the batch ends.
 
 libmagic's answer depends only on the content head and the libmagic version, so a digest -> answer

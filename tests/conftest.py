@@ -18,7 +18,7 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-from crawler.localregistry import LocalRegistry, free_port  # noqa: E402
+from hubscope.demo.localregistry import LocalRegistry, free_port  # noqa: E402
 
 
 @pytest.fixture(scope="session")

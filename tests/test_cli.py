@@ -5,7 +5,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from jobs.cli import COMMANDS, main
+from hubscope.cli import COMMANDS, main
 
 STAGES = ["crawl", "scan", "stats", "report", "demo", "trace"]
 
@@ -33,7 +33,7 @@ def test_unknown_stage_is_a_usage_error():
 
 
 def test_console_script_is_installed():
-    out = subprocess.run([sys.executable, "-m", "jobs.cli", "--help"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-m", "hubscope.cli", "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0
     assert "crawl" in out.stdout
 

@@ -10,12 +10,12 @@ import re
 import pyarrow.parquet as pq
 import pytest
 
-from jobs.sample_images import SAMPLE_IMAGES
+from hubscope.demo.sample_images import SAMPLE_IMAGES
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, spark):
-    from jobs.demo import run_demo
+    from hubscope.demo.pipeline import run_demo
 
     workdir = tmp_path_factory.mktemp("demo")
     html = run_demo(str(workdir), master="local[2]", deb_cache=str(tmp_path_factory.mktemp("debs")))

@@ -6,7 +6,7 @@ import json
 import os
 import tarfile
 
-from jobs.oci_layout import OciLayout, docker_archive, tar_bytes
+from hubscope.demo.oci_layout import OciLayout, docker_archive, tar_bytes
 
 
 def test_tar_bytes_sorted_members_with_content():

@@ -7,9 +7,9 @@ import tarfile
 
 import pytest
 
-from crawler.localregistry import LocalRegistry
+from hubscope.demo.localregistry import LocalRegistry
 
-from jobs.sample_images import PACKAGE_GROUPS, SAMPLE_IMAGES, deb_members, download_packages, layer_tar, layout_ref
+from hubscope.demo.sample_images import PACKAGE_GROUPS, SAMPLE_IMAGES, deb_members, download_packages, layer_tar, layout_ref
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def own_registry(tmp_path):
 
 
 def test_push_sample_images_to_a_real_registry(own_registry, tmp_path, deb_cache):
-    from jobs.demo import push_samples
+    from hubscope.demo.pipeline import push_samples
 
     registry = own_registry
     refs = push_samples(registry.host, str(tmp_path / "layout"), deb_cache)

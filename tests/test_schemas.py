@@ -2,7 +2,7 @@
 import pyarrow as pa
 import pytest
 
-from jobs import schemas
+from common import schemas
 
 
 def test_four_tables_are_defined():

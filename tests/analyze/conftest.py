@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from analyze.tables import frame, write_tables
+from common.table_read import frame, write_tables
 from analyze_corpus import corpus_rows
 
 

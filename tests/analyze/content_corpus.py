@@ -1,4 +1,4 @@
-"""A tiny blob store and matching tables for the content pass, built with ``jobs.oci_layout``.
+"""A tiny blob store and matching tables for the content pass, built with ``hubscope.demo.oci_layout``.
 
     P1 (debian base): /etc/os-release (debian 12), /var/lib/dpkg/status (2 installed of 3 stanzas,
                       Installed-Size 10 + 20 KiB), /data/big (40,000 seeded random bytes)
@@ -12,9 +12,9 @@ import gzip
 import hashlib
 import random
 
-from crawler.digest import Digest
-from crawler.storage import LocalBlobStore, StoreConfig
-from jobs.oci_layout import sha256_digest, tar_bytes
+from common.digest import Digest
+from common.storage import LocalBlobStore, StoreConfig
+from hubscope.demo.oci_layout import sha256_digest, tar_bytes
 
 OS_DEBIAN = b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'
 OS_ALPINE = b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.0\n"

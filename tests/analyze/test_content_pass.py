@@ -1,4 +1,4 @@
-"""The content pass on a tiny store built with jobs.oci_layout, answers worked out by hand."""
+"""The content pass on a tiny store built with hubscope.demo.oci_layout, answers worked out by hand."""
 from __future__ import annotations
 
 import hashlib
@@ -10,7 +10,7 @@ from pyfastcdc import FastCDC
 
 import content_corpus as cc
 from analyze import content
-from analyze.tables import frame
+from common.table_read import frame
 from jobs.content_pass import ContentOptions, analyze_layer, content_pass, parse_apk_installed, parse_dpkg_status, parse_os_release
 
 
@@ -100,8 +100,8 @@ def test_unreadable_layer_is_an_error_row_and_the_rest_completes(spark, built, t
 def test_truncated_gzip_layer_is_reported_not_read_short():
     import gzip
 
-    from jobs.errors import LayerError
-    from jobs.oci_layout import tar_bytes
+    from common.errors import LayerError
+    from hubscope.demo.oci_layout import tar_bytes
 
     blob = gzip.compress(tar_bytes({"etc/os-release": cc.OS_DEBIAN}), mtime=0)
     with pytest.raises(LayerError) as caught:

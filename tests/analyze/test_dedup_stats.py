@@ -6,7 +6,7 @@ from pyspark.sql import functions as F
 
 from analyze import dedup
 from analyze.populations import IMAGE_REFS, LAYER_BLOBS, UNIQUE_DIFF_IDS, weighted_files
-from analyze.tables import frame
+from common.table_read import frame
 from analyze_corpus import I1, I2, L1, L2, L3
 
 

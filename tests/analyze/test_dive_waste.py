@@ -89,7 +89,7 @@ def test_whiteout_recorded_under_target_path_gives_same_answer():
 
 
 def test_corpus_images_by_hand(spark, corpus):
-    from analyze.imagefs import image_fs, inefficient_paths
+    from analyze.image_fs_metrics import image_fs, inefficient_paths
     from analyze_corpus import I1, I2
 
     rows = {r.image_digest: r for r in image_fs(corpus["files"], corpus["image_layers"]).collect()}

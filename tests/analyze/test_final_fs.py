@@ -43,7 +43,7 @@ def test_package_ecosystems_from_paths():
 
 
 def test_corpus_final_filesystems(spark, corpus):
-    from analyze.imagefs import image_fs
+    from analyze.image_fs_metrics import image_fs
     from analyze_corpus import I1, I2
 
     rows = {r.image_digest: r for r in image_fs(corpus["files"], corpus["image_layers"]).collect()}

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 import content_corpus as cc
-from analyze.cli import report_command, stats_command
+from analyze.report_command import report_command, stats_command
 from analyze.figures import FIGURES
-from analyze.tables import write_tables
+from common.table_read import write_tables
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ def test_stats_and_report_on_a_corpus_where_every_layer_failed(spark, tmp_path):
     # the package-level names (analyze.run_stats / analyze.render_report) are these functions; under pytest
     # ``tests/analyze`` shadows the package's __init__, so import the modules
     from analyze.report import render_report
-    from analyze.run import run_stats
+    from analyze.results import run_stats
 
     summary = run_stats(spark, str(tmp_path / "tables"), str(tmp_path / "results"))
     assert summary["corpus"]["layers_error"] == 1 and summary["dedup"]["layer_blobs"]["total_files"] == 0

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from crawler.localregistry import LocalRegistry, TokenAuthConfig, skopeo_copy
+from hubscope.demo.localregistry import LocalRegistry, TokenAuthConfig, skopeo_copy
 
 from crawler_images import build_corpus
 from crawler_services import FaultProxy, HubStandIn, TokenServer

@@ -1,4 +1,4 @@
-"""Test images built from real files of this machine (never random bytes), written with jobs.oci_layout."""
+"""Test images built from real files of this machine (never random bytes), written with hubscope.demo.oci_layout."""
 from __future__ import annotations
 
 import hashlib
@@ -8,8 +8,8 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Optional
 
-from crawler.samplefiles import collect_files
-from jobs.oci_layout import OciLayout, docker_archive
+from hubscope.demo.samplefiles import collect_files
+from hubscope.demo.oci_layout import OciLayout, docker_archive
 
 
 def real_files(directories: list[str], limit_bytes: int, prefix: str) -> dict[str, bytes]:

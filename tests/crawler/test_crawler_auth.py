@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from crawler.auth import (Authenticator, Credentials, DockerConfigCredentials, StaticCredentials, parse_challenge,
                           scopes_for)
-from crawler.cli import crawl as crawl_command
+from crawler.crawl_command import crawl as crawl_command
 from crawler.crawl import RepoTarget, run_crawl
 from crawler.http import HttpClient
-from crawler.records import latest_records
+from common.records import latest_records
 
 from crawler_testkit import CREDS, PASSWORD, USER, basic_header, fast_options
 from crawler_images import assert_store_verifies

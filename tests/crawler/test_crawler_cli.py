@@ -7,10 +7,10 @@ import sys
 
 from click.testing import CliRunner
 
-from crawler.cli import crawl as crawl_command
+from crawler.crawl_command import crawl as crawl_command
 from crawler.http import HttpClient, RetriesExhausted, RetryPolicy
-from crawler.localregistry import free_port
-from crawler.records import latest_records
+from hubscope.demo.localregistry import free_port
+from common.records import latest_records
 
 from crawler_services import Fault
 
@@ -61,7 +61,7 @@ def test_usage_errors_exit_2(tmp_path, args, message):
 
 
 def test_progress_bar_goes_to_stderr(pushed, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "crawler.cli", "--registry", pushed.url, "--store", str(tmp_path),
+    result = subprocess.run([sys.executable, "-m", "crawler.crawl_command", "--registry", pushed.url, "--store", str(tmp_path),
                              "--progress", "demo/schema2"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "crawl:" in result.stderr and "images=1" in result.stderr
@@ -69,7 +69,7 @@ def test_progress_bar_goes_to_stderr(pushed, tmp_path):
 
 
 def test_hubscope_group_exposes_crawl(pushed, tmp_path):
-    from jobs.cli import main
+    from hubscope.cli import main
 
     result = CliRunner().invoke(main, ["crawl", "--registry", pushed.url, "--store", str(tmp_path), "demo/oci"])
     assert result.exit_code == 0, result.output

@@ -5,8 +5,8 @@ import json
 
 from crawler.crawl import RepoTarget, run_crawl
 from crawler.manifest import Platform
-from crawler.records import latest_records, read_records
-from crawler.storage import open_store
+from common.records import latest_records, read_records
+from common.storage import open_store
 
 from crawler_testkit import fast_options
 from crawler_images import assert_store_verifies, registry_digest
@@ -41,7 +41,7 @@ def test_oci_image_keeps_raw_manifest_bytes(pushed, corpus, tmp_path):
     assert record.manifest_media_type == "application/vnd.oci.image.manifest.v1+json"
     assert record.manifest_digest == corpus.descriptors["oci"]["digest"]  # skopeo kept the OCI bytes
     store = open_store(str(tmp_path))
-    from crawler.digest import Digest
+    from common.digest import Digest
 
     raw = store.read_bytes(Digest.parse(record.manifest_digest))
     assert json.loads(raw)["config"]["digest"] == record.config_digest
@@ -146,7 +146,7 @@ FOREIGN_OK = "validation:\n  manifests:\n    urls:\n      allow: ['^https?://']\
 
 
 def test_foreign_layer_from_registry_is_recorded_not_downloaded(corpus, tmp_path):
-    from crawler.localregistry import LocalRegistry, skopeo_copy
+    from hubscope.demo.localregistry import LocalRegistry, skopeo_copy
 
     registry = LocalRegistry(str(tmp_path / "registry"), extra_config=FOREIGN_OK).start()
     try:
@@ -202,7 +202,7 @@ def test_rerun_retries_a_platform_that_failed(proxy, corpus, tmp_path):
 
 
 def test_rerun_follows_a_moved_tag(pushed, corpus, tmp_path):
-    from crawler.localregistry import skopeo_copy
+    from hubscope.demo.localregistry import skopeo_copy
 
     skopeo_copy(f"oci:{corpus.layout_dir}:y2020", f"docker://{pushed.host}/demo/moving:latest")
     crawl(pushed, tmp_path, "demo/moving")
@@ -214,7 +214,7 @@ def test_rerun_follows_a_moved_tag(pushed, corpus, tmp_path):
 
 
 def test_success_supersedes_an_earlier_missing_tag_error(pushed, corpus, tmp_path):
-    from crawler.localregistry import skopeo_copy
+    from hubscope.demo.localregistry import skopeo_copy
 
     crawl(pushed, tmp_path, "demo/late")
     [error] = latest_records(str(tmp_path)).values()
@@ -229,7 +229,7 @@ SCHEMA1_OK = "compatibility:\n  schema1:\n    enabled: true\n"
 
 
 def test_schema1_legacy_image(corpus, tmp_path):
-    from crawler.localregistry import LocalRegistry, skopeo_copy
+    from hubscope.demo.localregistry import LocalRegistry, skopeo_copy
 
     registry = LocalRegistry(str(tmp_path / "registry"), extra_config=SCHEMA1_OK).start()
     try:

@@ -11,10 +11,10 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import crawl as crawl_command
-from crawler.localsources import LocalImporter
-from crawler.records import RecordLog, latest_records
-from crawler.storage import open_store
+from crawler.crawl_command import crawl as crawl_command
+from crawler.local_import import LocalImporter
+from common.records import RecordLog, latest_records
+from common.storage import open_store
 
 from crawler_images import assert_store_verifies
 

@@ -9,7 +9,7 @@ import sys
 import time
 
 from crawler.crawl import RepoTarget, run_crawl
-from crawler.records import latest_records
+from common.records import latest_records
 
 from crawler_testkit import fast_options
 from crawler_images import assert_store_verifies
@@ -124,7 +124,7 @@ def test_sigkill_mid_blob_then_rerun(proxy, corpus, tmp_path):
     store = tmp_path / "store"
     big = corpus.layers["big"]
     proxy.add(Fault("slow", match=big["digest"], times=1, rate_bytes_s=400_000))
-    cmd = [sys.executable, "-m", "crawler.cli", "--registry", proxy.url, "--store", str(store), "--no-progress",
+    cmd = [sys.executable, "-m", "crawler.crawl_command", "--registry", proxy.url, "--store", str(store), "--no-progress",
            "demo/big"]
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     part_seen = False
@@ -155,14 +155,14 @@ def test_sigkill_mid_blob_then_rerun(proxy, corpus, tmp_path):
     record = only_record(store)
     expected = {record.manifest_digest, record.config_digest, *[layer.digest for layer in record.layers]}
     assert {d.split(":")[1] for d in expected} == stored  # ...but never counted as a blob
-    from crawler.storage import open_store
+    from common.storage import open_store
 
     assert {str(d) for d in open_store(str(store)).digests()} == expected
 
 
 def test_complete_part_file_of_a_dead_crawler_is_verified_without_refetching(proxy, corpus, tmp_path):
-    from crawler.digest import Digest
-    from crawler.storage import LocalBlobStore, StoreConfig
+    from common.digest import Digest
+    from common.storage import LocalBlobStore, StoreConfig
 
     layer = corpus.layers["app1"]
     data = open(f"{corpus.layout_dir}/blobs/sha256/{layer['digest'][7:]}", "rb").read()
@@ -179,10 +179,10 @@ def test_complete_part_file_of_a_dead_crawler_is_verified_without_refetching(pro
 def test_schema1_sized_blob_restarts_from_zero_when_broken(proxy, corpus, tmp_path):
     import dataclasses
 
-    from crawler.digest import Digest
+    from common.digest import Digest
     from crawler.manifest import Descriptor
     from crawler.registry import RegistryClient
-    from crawler.storage import open_store
+    from common.storage import open_store
 
     layer = corpus.layers["app1"]
     proxy.add(Fault("truncate", match=layer["digest"], times=1))

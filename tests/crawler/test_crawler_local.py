@@ -9,13 +9,13 @@ import tarfile
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import crawl as crawl_command
-from crawler.digest import Digest
-from crawler.localsources import LocalImporter, LocalSourceError
+from crawler.crawl_command import crawl as crawl_command
+from common.digest import Digest
+from crawler.local_import import LocalImporter, LocalSourceError
 from crawler.manifest import Platform
-from crawler.records import RecordLog, latest_records
-from crawler.storage import open_store
-from jobs.oci_layout import OciLayout, tar_bytes
+from common.records import RecordLog, latest_records
+from common.storage import open_store
+from hubscope.demo.oci_layout import OciLayout, tar_bytes
 
 from crawler_images import assert_store_verifies, real_files
 

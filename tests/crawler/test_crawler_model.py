@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from crawler import mediatypes as mt
-from crawler.digest import Digest
+from common import mediatypes as mt
+from common.digest import Digest
 from crawler.http import RetryPolicy, parse_ratelimit, parse_retry_after
 from crawler.manifest import (ImageIndex, ImageManifest, ManifestError, Platform, parse_manifest, schema1_digest,
                               select_platforms)

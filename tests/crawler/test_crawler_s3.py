@@ -8,11 +8,11 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import crawl as crawl_command
-from crawler.digest import Digest
-from crawler.records import latest_records
-from crawler.storage import DigestMismatch, StoreConfig, open_store
-from crawler.storage_s3 import S3BlobStore
+from crawler.crawl_command import crawl as crawl_command
+from common.digest import Digest
+from common.records import latest_records
+from common.storage import DigestMismatch, StoreConfig, open_store
+from common.storage_s3 import S3BlobStore
 
 
 def s3_config(endpoint: str, prefix: str = "store") -> StoreConfig:

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from crawler.cli import crawl as crawl_command
+from crawler.crawl_command import crawl as crawl_command
 from crawler.http import HttpClient
-from crawler.records import latest_records
+from common.records import latest_records
 from crawler.registry import RegistryClient
-from crawler.sources import SourceError, catalog, hub_namespace, hub_search, repos_file
+from crawler.repo_listing import SourceError, catalog, hub_namespace, hub_search, repos_file
 
 import pytest
 
@@ -105,7 +105,7 @@ def test_cli_repos_file_and_catalog(pushed, tmp_path):
 
 
 def test_hub_recent_tags_pages_by_last_updated(hub):
-    from crawler.sources import hub_recent_tags
+    from crawler.repo_listing import hub_recent_tags
 
     assert hub_recent_tags("demo/tagged", 3, HttpClient(), hub.url) == ["y2020", "y2023", "y2025"]
     assert any("ordering=last_updated" in r and "page_size=3" in r for r in hub.requests)

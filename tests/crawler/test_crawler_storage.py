@@ -6,8 +6,8 @@ import pickle
 
 import pytest
 
-from crawler.digest import Digest
-from crawler.storage import DigestMismatch, LocalBlobStore, StoreConfig
+from common.digest import Digest
+from common.storage import DigestMismatch, LocalBlobStore, StoreConfig
 
 DATA = open("/usr/share/common-licenses/GPL-3", "rb").read()
 DIGEST = Digest.of_bytes(DATA)

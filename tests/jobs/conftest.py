@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from crawler.localregistry import free_port
+from hubscope.demo.localregistry import free_port
 from jobs_sparkkit import VENV_BIN, spark_env  # noqa: F401  (spark_env is used by fixtures below)
 
 

@@ -7,7 +7,7 @@ import io
 import tarfile
 from typing import Iterable, Optional
 
-from jobs.scanner import LayerResult, ScanOptions, scan_layer
+from jobs.layer_scanner import LayerResult, ScanOptions, scan_layer
 
 
 def member(name, data: Optional[bytes] = None, type=tarfile.REGTYPE, **attrs) -> tuple:

@@ -6,10 +6,10 @@ import json
 import os
 from typing import Callable, Optional, Sequence
 
-from crawler.digest import Digest
-from crawler.records import CrawlRecord, LayerRef, RecordLog
-from crawler.storage import LocalBlobStore, StoreConfig
-from jobs.oci_layout import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, tar_bytes
+from common.digest import Digest
+from common.records import CrawlRecord, LayerRef, RecordLog
+from common.storage import LocalBlobStore, StoreConfig
+from hubscope.demo.oci_layout import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, tar_bytes
 from jobs_layerkit import gz, sha
 
 

@@ -11,9 +11,9 @@ import time
 from click.testing import CliRunner
 
 import jobs.scan as scan_module
-from crawler.digest import Digest
-from crawler.records import RecordLog
-from crawler.storage import LocalBlobStore, StoreConfig, open_store
+from common.digest import Digest
+from common.records import RecordLog
+from common.storage import LocalBlobStore, StoreConfig, open_store
 from jobs.scan import FAULT_DELAY_ENV, run_scan, scan_command
 from jobs_storekit import add_image, demo_store, text_layer
 from test_scan_job import comparable

@@ -8,11 +8,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from click.testing import CliRunner
 
-from crawler.records import RecordLog
-from jobs import schemas
-from jobs.index import LayerTodo
+from common.records import RecordLog
+from common import schemas
+from jobs.image_tables import LayerTodo
 from jobs.scan import balance, run_scan, scan_command
-from jobs.scanner import scan_layer
+from jobs.layer_scanner import scan_layer
 from jobs_layerkit import sha
 from jobs_storekit import add_image, demo_store, text_layer
 

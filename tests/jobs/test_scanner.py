@@ -7,8 +7,8 @@ import tracemalloc
 
 import zstandard
 
-from jobs import schemas
-from jobs.scanner import ScanOptions
+from common import schemas
+from jobs.layer_scanner import ScanOptions
 from jobs_layerkit import gz, member, rows, scan, sha, tar_of
 
 HELLO = b"hello\n"
@@ -412,7 +412,7 @@ def _sha_zeros(n: int) -> str:
 
 
 def test_rows_are_batched_without_changing_them(monkeypatch):
-    from jobs.scanner import _Rows
+    from jobs.layer_scanner import _Rows
 
     raw = tar_of([member(f"d/f{i}.txt", b"%d\n" % i) for i in range(10)])
     whole = scan(gz(raw)).files

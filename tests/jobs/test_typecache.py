@@ -3,7 +3,7 @@ import magic
 import pytest
 
 from jobs.filetype import FileTyper, shared_typer
-from jobs.scanner import _Rows
+from jobs.layer_scanner import _Rows
 from jobs.typecache import BUSY, CLAIMED, SharedTypeCache, open_shared_cache
 from jobs_layerkit import gz, member, scan, sha, tar_of
 

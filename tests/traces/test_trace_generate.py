@@ -60,7 +60,7 @@ def test_sizes_clipped(tmp_path):
 def test_generate_command(tmp_path):
     from click.testing import CliRunner
 
-    from jobs.cli import main
+    from hubscope.cli import main
 
     result = CliRunner().invoke(main, ["trace", "generate", "--out", str(tmp_path), "--requests", "300", "--seed", "2",
                                        "--max-layer-bytes", "2048", "--name", "t"])

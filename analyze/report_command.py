@@ -32,9 +32,9 @@ def _levels(ctx, param, value: str) -> tuple[int, ...]:
 @click.option("--master", default=None, help="Spark master (default: local[*], or what spark-submit set).")
 def stats_command(tables_dir, out_dir, store, sample_layers, seed, chunk_avg_bytes, zstd_levels, master) -> None:
     """Compute every statistic over the tables and write result tables (Parquet + CSV) and summary.json."""
-    from analyze.run import StatsOptions, run_stats
-    from analyze.tables import table_path
-    from jobs.schemas import TABLES
+    from analyze.results import StatsOptions, run_stats
+    from common.table_read import table_path
+    from common.schemas import TABLES
     from jobs.session import get_spark
 
     for name in TABLES:  # fail before Spark starts, with what to do

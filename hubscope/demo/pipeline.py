@@ -13,8 +13,8 @@ from typing import Optional
 
 import click
 
-from crawler.localregistry import LocalRegistry, skopeo_copy
-from jobs.sample_images import SAMPLE_IMAGES, layout_ref, write_sample_layout
+from hubscope.demo.localregistry import LocalRegistry, skopeo_copy
+from hubscope.demo.sample_images import SAMPLE_IMAGES, layout_ref, write_sample_layout
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +36,9 @@ def push_samples(registry_host: str, layout_dir: str, cache_dir: str) -> list[st
 
 def run_demo(workdir: str, master: str = "local[2]", deb_cache: Optional[str] = None) -> str:
     """Run every stage into ``workdir``; returns the path of the HTML report."""
-    from analyze.cli import stats_command
+    from analyze.report_command import stats_command
     from analyze.report import render_report
-    from crawler.cli import crawl
+    from crawler.crawl_command import crawl
     from jobs.scan import scan_command
 
     workdir = os.path.abspath(workdir)

@@ -27,7 +27,7 @@ from typing import Optional
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jobs import schemas
+from common import schemas
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import time
 from typing import Optional
 
 from crawler.manifest import ImageIndex, ImageManifest, Platform
-from crawler.records import CrawlRecord, LayerRef
+from common.records import CrawlRecord, LayerRef
 
 
 def platform_of_config(raw_config: bytes) -> Optional[str]:

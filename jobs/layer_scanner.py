@@ -4,7 +4,7 @@ The blob is read once: its sha256 (the layer digest), the decompressed tar's sha
 every regular file's sha256 are computed in the same stream, nothing is written to disk, and memory is
 bounded by the chunk size plus one row per entry. A layer is all or nothing: its file rows exist only
 if the whole stream decoded, parsed, drained and verified; otherwise the result is a single ``layers``
-row with ``status = "error"`` and an ``error_class`` from ``jobs.errors``.
+row with ``status = "error"`` and an ``error_class`` from ``common.errors``.
 
 Decisions recorded here because analyses depend on them:
 - ``path`` is ``"/"`` + the name's components without ``""`` and ``"."``; ``".."`` is kept literally
@@ -40,9 +40,9 @@ from typing import BinaryIO, NamedTuple, Optional
 
 import pyarrow as pa
 
-from jobs import schemas
+from common import schemas
 from jobs.decompress import HashingReader, sniff_compression, tar_chunks
-from jobs.errors import LayerError
+from common.errors import LayerError
 from jobs.filetype import FileTyper
 from jobs.tarstream import iter_entries
 

@@ -12,8 +12,8 @@ import tempfile
 import threading
 from typing import BinaryIO, Iterator, Optional
 
-from crawler.digest import Digest
-from crawler.storage import BLOB_DIR, StoreConfig, VerifyingWriter, put_verified
+from common.digest import Digest
+from common.storage import BLOB_DIR, StoreConfig, VerifyingWriter, put_verified
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from crawler.auth import default_credentials
 from crawler.crawl import CrawlOptions, CrawlSummary, RepoTarget, parse_target, run_crawl
 from crawler.http import HttpClient, RetryPolicy
 from crawler.manifest import Platform
-from crawler.records import RecordLog
+from common.records import RecordLog
 from crawler.reference import normalize_registry
-from crawler.storage import StoreConfig, new_run_id, open_store
+from common.storage import StoreConfig, new_run_id, open_store
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, 
 
 def _targets(url, host, repos, repos_files, catalog, hub_search, hub_namespace, hub_limit, hub_url,
              credentials) -> Iterator[RepoTarget]:
-    from crawler import sources
+    from crawler import repo_listing as sources
     from crawler.registry import RegistryClient
 
     yield from repos
@@ -172,7 +172,7 @@ def _targets(url, host, repos, repos_files, catalog, hub_search, hub_namespace, 
 
 def _import_local(blob_store, records_root, run_id, options, archives, layouts, docker_daemon, docker_host,
                   daemon_images) -> CrawlSummary:
-    from crawler.localsources import LocalImporter, LocalSourceError
+    from crawler.local_import import LocalImporter, LocalSourceError
 
     importer = LocalImporter(blob_store, RecordLog(records_root, run_id), options.platforms)
     records = []
@@ -194,7 +194,7 @@ def _import_local(blob_store, records_root, run_id, options, archives, layouts, 
 
 
 def main(argv: Optional[list[str]] = None) -> None:
-    """Run ``crawl`` standalone (``python -m crawler.cli``), with logging configured here."""
+    """Run ``crawl`` standalone (``python -m crawler.crawl_command``), with logging configured here."""
     logging.basicConfig(level=os.environ.get("HUBSCOPE_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     crawl.main(args=argv, prog_name="hubscope crawl")

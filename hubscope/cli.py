@@ -12,12 +12,12 @@ import click
 
 # name -> "module:attribute" of a click command
 COMMANDS = {
-    "crawl": "crawler.cli:crawl",
+    "crawl": "crawler.crawl_command:crawl",
     "scan": "jobs.scan:scan_command",
-    "stats": "analyze.cli:stats_command",
-    "report": "analyze.cli:report_command",
-    "demo": "jobs.demo:demo_command",
-    "trace": "jobs.cli:trace_group",
+    "stats": "analyze.report_command:stats_command",
+    "report": "analyze.report_command:report_command",
+    "demo": "hubscope.demo.pipeline:demo_command",
+    "trace": "hubscope.cli:trace_group",
 }
 # ``hubscope trace ...``: registry workload traces (characterize, generate, replay)
 TRACE_COMMANDS = {

@@ -21,14 +21,14 @@ import time
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterable, Optional
 
-from crawler import mediatypes as mt
+from common import mediatypes as mt
 from crawler.blobs import BlobLedger
-from crawler.digest import Digest
+from common.digest import Digest
 from crawler.manifest import Descriptor, ImageIndex, ImageManifest, Platform, parse_manifest, select_platforms
-from crawler.records import CrawlRecord, RecordLog
+from common.records import CrawlRecord, RecordLog
 from crawler.reference import InvalidReference, parse_reference
-from crawler.recording import image_record, platform_of_config
-from crawler.storage import CHUNK, BlobStore
+from crawler.image_record import image_record, platform_of_config
+from common.storage import CHUNK, BlobStore
 
 log = logging.getLogger(__name__)
 

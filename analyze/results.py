@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 
 from analyze import content, dedup, files, images, imagefs, layers, sharing
 from analyze.populations import IMAGE_REFS, LABELS, LAYER_BLOBS, POPULATIONS, weighted_files
-from analyze.tables import load_tables
+from common.table_read import load_tables
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 This runs on the driver: it reads one small config blob per image (not per layer), which is cheap
 next to the layer scan. The latest record per (repository, tag, platform) wins, as in
-``crawler.records.latest_records``; only ``ok`` records describe images.
+``common.records.latest_records``; only ``ok`` records describe images.
 """
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from typing import Iterable, Optional
 
 import pyarrow as pa
 
-from crawler.digest import Digest
-from crawler.records import CrawlRecord
-from crawler.storage import BlobStore
-from jobs import schemas
+from common.digest import Digest
+from common.records import CrawlRecord
+from common.storage import BlobStore
+from common import schemas
 
 log = logging.getLogger(__name__)
 

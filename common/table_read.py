@@ -1,7 +1,7 @@
 """Reading the scan's Parquet tables, and building small ones by hand (tests, notebooks).
 
 The scan writes one folder (or file) per table under a tables directory: ``<dir>/files``,
-``<dir>/layers`` ... Readers apply the contract's schema from ``jobs.schemas`` so a statistic
+``<dir>/layers`` ... Readers apply the contract's schema from ``common.schemas`` so a statistic
 never depends on what Parquet inferred.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Iterable, Mapping
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs.schemas import TABLES, spark_ddl
+from common.schemas import TABLES, spark_ddl
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import tarfile
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from jobs.oci_layout import OciLayout
+from hubscope.demo.oci_layout import OciLayout
 
 log = logging.getLogger(__name__)
 

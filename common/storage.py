@@ -1,6 +1,6 @@
 """Content-addressed blob storage: ``<root>/blobs/sha256/<hex>``, each blob written once, verified, atomically.
 
-One ``BlobStore`` protocol, a local folder (default) and S3 (``crawler.storage_s3``). Stores are
+One ``BlobStore`` protocol, a local folder (default) and S3 (``common.storage_s3``). Stores are
 re-created from their URL inside Spark tasks, so everything needed to open one is in ``StoreConfig``.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator, Optional, Protocol
 
-from crawler.digest import Digest
+from common.digest import Digest
 
 BLOB_DIR = ("blobs", "sha256")
 TEMP_DIR = "tmp"  # in-flight writes; never counted as blobs
@@ -49,7 +49,7 @@ class BlobWriter(Protocol):
 
 
 class BlobStore(Protocol):
-    """Where blobs live. Implementations: ``LocalBlobStore``, ``crawler.storage_s3.S3BlobStore``."""
+    """Where blobs live. Implementations: ``LocalBlobStore``, ``common.storage_s3.S3BlobStore``."""
 
     config: StoreConfig
 
@@ -224,7 +224,7 @@ def open_store(config: StoreConfig | str) -> BlobStore:
     if isinstance(config, str):
         config = StoreConfig(url=config)
     if config.url.startswith("s3://"):
-        from crawler.storage_s3 import S3BlobStore
+        from common.storage_s3 import S3BlobStore
 
         return S3BlobStore(config)
     return LocalBlobStore(config)
