@@ -14,9 +14,11 @@ RUN apt-get update \
 
 WORKDIR /src
 COPY pyproject.toml setup.cfg README.md ./
+COPY common ./common
 COPY crawler ./crawler
 COPY jobs ./jobs
 COPY analyze ./analyze
+COPY hubscope ./hubscope
 RUN pip install '.[s3]'
 
 WORKDIR /data

@@ -10,12 +10,35 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from analyze.dedup import dedup_ratios
+from analyze.package_dbs import PACKAGE_DB_PATHS
 from analyze.populations import IMAGE_REFS, LAYER_BLOBS, layer_weights, regular_files
 
 
 def sampled_layers(rows: DataFrame) -> DataFrame:
     """``layer_digest``: the layers the pass chunked and recompressed."""
     return rows.where((F.col("kind") == "size") & (F.col("key") == "files")).select("layer_digest").distinct()
+
+
+def select_layers(layers: DataFrame, files: DataFrame, n: int, seed: int) -> DataFrame:
+    """``layer_digest, sampled, packages``: what the content pass reads, the seeded sample plus every layer holding a package db.
+
+    Sample: ``n`` ok layers by ``sha256("<seed>:<layer digest>")`` order, so the same seed gives the
+    same sample whatever the partitioning.
+    """
+    ok = layers.where(F.col("status") == "ok").select("layer_digest")
+    key = F.sha2(F.concat(F.lit(f"{seed}:"), F.col("layer_digest")), 256)
+    sample = ok.orderBy(key, "layer_digest").limit(n).select("layer_digest", F.lit(True).alias("sampled"))
+    dbs = (
+        files.where(F.col("path").isin(list(PACKAGE_DB_PATHS)) & (F.col("type") == "reg"))
+        .select("layer_digest")
+        .distinct()
+        .join(ok, "layer_digest")
+        .select("layer_digest", F.lit(True).alias("packages"))
+    )
+    both = sample.join(dbs, "layer_digest", "full")
+    return both.select(
+        "layer_digest", F.coalesce("sampled", F.lit(False)).alias("sampled"), F.coalesce("packages", F.lit(False)).alias("packages")
+    )
 
 
 def _levels(population: str, none_total, layer_stored, file_total, file_stored, chunk_total, chunk_stored):

@@ -12,16 +12,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-LAYER_BLOBS = "layer_blobs"
-UNIQUE_DIFF_IDS = "unique_diff_ids"
-IMAGE_REFS = "image_refs"
-POPULATIONS = (LAYER_BLOBS, UNIQUE_DIFF_IDS, IMAGE_REFS)
-
-LABELS = {
-    LAYER_BLOBS: "unique layer blobs (each layer once, as the reference study)",
-    UNIQUE_DIFF_IDS: "unique uncompressed layers (one blob per diff_id)",
-    IMAGE_REFS: "every layer of every image (layer sharing folded in)",
-}
+from analyze.population_names import IMAGE_REFS, LABELS, LAYER_BLOBS, POPULATIONS, UNIQUE_DIFF_IDS  # noqa: F401
 
 
 def ok_layers(layers: DataFrame) -> DataFrame:

@@ -18,7 +18,7 @@ from typing import Optional
 import pandas as pd
 
 from analyze.figures import human_bytes, render_figures
-from analyze.populations import LABELS
+from analyze.population_names import LABELS
 from analyze.published import REFERENCES, format_value
 
 log = logging.getLogger(__name__)

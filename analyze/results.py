@@ -1,25 +1,21 @@
-"""The stats job: read the tables, compute every statistic, write small result tables and a summary.
+"""Every statistic of the stats job as a named result: tables in, one thunk per result DataFrame out.
 
-Each result is a small DataFrame written as ``<out>/<name>.parquet`` and ``<out>/<name>.csv``;
-``summary.json`` holds the headline numbers the report puts beside the reference study's. Per-image
-tables have one row per image, which is small next to the ``files`` table they come from.
+Pure transforms (no session, no I/O): ``jobs.stats`` loads the tables, runs the content pass, calls
+these, and writes each result as ``<out>/<name>.parquet`` and ``.csv``. Per-image tables have one
+row per image, which is small next to the ``files`` table they come from.
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
-import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-import pandas as pd
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from analyze import content, dedup, files, images, imagefs, layers, sharing
-from analyze.populations import IMAGE_REFS, LABELS, LAYER_BLOBS, POPULATIONS, weighted_files
-from common.table_read import load_tables
+from analyze import content, dedup, files, images, layers, sharing
+from analyze import image_fs_metrics as imagefs
+from analyze.populations import IMAGE_REFS, LAYER_BLOBS, POPULATIONS, weighted_files
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +30,6 @@ class StatsOptions:
     chunk_avg_bytes: int = 8192
     zstd_levels: tuple[int, ...] = (3, 9)
     growth_points: int = 500
-
-
-def write_result(df: pd.DataFrame, out_dir: str, name: str) -> None:
-    """``<out>/<name>.parquet`` and ``.csv`` from a small pandas frame."""
-    df.to_parquet(os.path.join(out_dir, f"{name}.parquet"), index=False)
-    df.to_csv(os.path.join(out_dir, f"{name}.csv"), index=False)
 
 
 def compute_results(
@@ -97,11 +87,8 @@ def compute_results(
     return results, fs
 
 
-def _content_results(spark: SparkSession, tables: dict[str, DataFrame], options: StatsOptions, fs: DataFrame):
-    from jobs.content_pass import ContentOptions, content_pass
-
-    opts = ContentOptions(chunk_avg_bytes=options.chunk_avg_bytes, zstd_levels=options.zstd_levels)
-    rows = content_pass(spark, tables, options.store, options.sample_layers, options.seed, opts)
+def content_results(rows: DataFrame, tables: dict[str, DataFrame], fs: DataFrame) -> dict[str, Callable[[], DataFrame]]:
+    """Name -> thunk of each result built from the content pass's raw rows (``jobs.content_pass.ROWS_SCHEMA``)."""
     per_layer = content.recompression_layers(rows).cache()
     packages = content.image_packages(rows, tables["images"], tables["image_layers"]).cache()
     return {
@@ -115,6 +102,12 @@ def _content_results(spark: SparkSession, tables: dict[str, DataFrame], options:
     }
 
 
+def no_content_results(tables: dict[str, DataFrame], fs: DataFrame) -> dict[str, Callable[[], DataFrame]]:
+    """Without a store there is no content pass; ``ecosystems`` still comes from the files' paths."""
+    packages = _empty_packages(tables["images"])
+    return {"ecosystems": lambda: content.ecosystems(packages, fs)}
+
+
 def _empty_packages(images_df: DataFrame) -> DataFrame:
     cols = ["os_id string", "os_version string", "os_pretty_name string", "dpkg_packages long", "dpkg_bytes long",
             "apk_packages long", "apk_bytes long"]
@@ -123,44 +116,3 @@ def _empty_packages(images_df: DataFrame) -> DataFrame:
         name, kind = c.split()
         out = out.withColumn(name, F.lit(None).cast(kind))
     return out
-
-
-def run_stats(
-    spark: SparkSession, tables_dir: str, out_dir: str, options: Optional[StatsOptions] = None
-) -> dict:
-    """Compute every statistic over the tables in ``tables_dir``; write results to ``out_dir``.
-
-    Returns the summary (also written as ``summary.json``).
-    """
-    from analyze.summary import build_summary
-
-    options = options or StatsOptions()
-    os.makedirs(out_dir, exist_ok=True)
-    tables = load_tables(spark, tables_dir)
-    results, fs = compute_results(tables, options)
-    if options.store:
-        results.update(_content_results(spark, tables, options, fs))
-    else:
-        log.info("no --store: skipping the content pass (chunk dedup, recompression, OS and package databases)")
-        packages = _empty_packages(tables["images"])
-        results["ecosystems"] = lambda: content.ecosystems(packages, fs)
-    frames: dict[str, pd.DataFrame] = {}
-    timings = {}
-    for name, build in results.items():
-        start = time.monotonic()
-        frames[name] = build().toPandas()
-        timings[name] = round(time.monotonic() - start, 3)
-        write_result(frames[name], out_dir, name)
-        log.info("result %s: %d rows in %.1f s", name, len(frames[name]), timings[name])
-    summary = build_summary(frames, tables, options)
-    summary["timings_s"] = timings
-    summary["populations"] = LABELS
-    with open(os.path.join(out_dir, "summary.json"), "w") as fh:
-        json.dump(summary, fh, indent=2, sort_keys=True, default=_json_default)
-    return summary
-
-
-def _json_default(value):
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)

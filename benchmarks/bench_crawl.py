@@ -26,7 +26,7 @@ from typing import NamedTuple, Optional
 from crawler.crawl import CrawlOptions, RepoTarget, run_crawl
 from hubscope.demo.localregistry import LocalRegistry, skopeo_copy
 from hubscope.demo.samplefiles import collect_files
-from common.storage import open_store
+from common.stores import open_store
 from hubscope.demo.oci_layout import OciLayout
 
 

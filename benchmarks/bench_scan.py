@@ -49,7 +49,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 from common.digest import Digest  # noqa: E402
 from common.records import CrawlRecord, LayerRef, RecordLog  # noqa: E402
 from common.storage import LocalBlobStore, StoreConfig  # noqa: E402
-from hubscope.demo.oci_layout import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST  # noqa: E402
+from common.mediatypes import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST  # noqa: E402
 from hubscope.demo.sample_images import deb_members, download_packages  # noqa: E402
 
 # Package groups (Debian bookworm); sizes are rough installed sizes.

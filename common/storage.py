@@ -219,16 +219,5 @@ def put_verified(store: BlobStore, digest: Digest, data: bytes) -> None:
     writer.commit()
 
 
-def open_store(config: StoreConfig | str) -> BlobStore:
-    """Open the store a URL names: ``s3://bucket/prefix`` or a local path."""
-    if isinstance(config, str):
-        config = StoreConfig(url=config)
-    if config.url.startswith("s3://"):
-        from common.storage_s3 import S3BlobStore
-
-        return S3BlobStore(config)
-    return LocalBlobStore(config)
-
-
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]

@@ -1,4 +1,5 @@
-"""Registry crawler: repository sources, the Registry HTTP API v2 client, the image model and the blob store.
+"""Registry crawler: repository sources, the Registry HTTP API v2 client, the image model; writes the blob store.
 
-Never imports pyspark: the crawler must run on a laptop with nothing but Python.
+Imports only ``common`` (the store, records, digests, media types). Never imports pyspark: the
+crawler must run on a laptop with nothing but Python.
 """

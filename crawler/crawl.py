@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence, Union
 
 from crawler.auth import CredentialSource
@@ -33,8 +33,10 @@ from common.records import CrawlRecord, RecordLog, latest_records
 from crawler.reference import is_docker_hub
 from crawler.image_record import image_record, platform_of_config, record_blob_digests
 from crawler.registry import RegistryClient
-from common.storage import BlobStore, StoreConfig, open_store
+from common.storage import BlobStore, StoreConfig
+from common.stores import open_store
 from crawler.crawl_summary import CrawlSummary, Progress, Tally
+from crawler.targets import RepoTarget, parse_target  # noqa: F401  (parse_target: part of this module's API)
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +65,6 @@ class CrawlOptions:
             raise ValueError("concurrency must be at least 1")
         if self.recent_by not in ("auto", "hub", "config"):
             raise ValueError(f"recent_by must be auto, hub or config, not {self.recent_by!r}")
-
-
-@dataclass(frozen=True)
-class RepoTarget:
-    """A repository to crawl, optionally pinned to one tag, with metadata from its listing source."""
-
-    repository: str
-    tag: Optional[str] = None
-    metadata: dict = field(default_factory=dict, hash=False, compare=False)
 
 
 class Crawler:
@@ -299,16 +292,3 @@ def run_crawl(registry_url: str, store: Union[BlobStore, StoreConfig, str], targ
                             credentials)
     crawler = Crawler(client, blob_store, RecordLog(records_root, run_id), options, records_root, progress)
     return crawler.run(targets)
-
-
-def parse_target(text: str, registry: str, metadata: Optional[dict] = None) -> RepoTarget:
-    """``[host/]name[:tag|@digest]`` -> RepoTarget for ``registry``, Docker Hub names normalised (``library/``).
-
-    A host prefix must name ``registry`` itself (``docker.io/nginx`` is fine for Docker Hub).
-    """
-    from crawler.reference import normalize_registry, parse_reference
-
-    ref = parse_reference(text, default_registry=registry)
-    if ref.registry != normalize_registry(registry):
-        raise ValueError(f"{text!r} names registry {ref.registry}, but this crawl is of {normalize_registry(registry)}")
-    return RepoTarget(ref.repository, ref.digest or ref.tag, dict(metadata or {}))

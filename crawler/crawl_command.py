@@ -20,7 +20,8 @@ from crawler.http import HttpClient, RetryPolicy
 from crawler.manifest import Platform
 from common.records import RecordLog
 from crawler.reference import normalize_registry
-from common.storage import StoreConfig, new_run_id, open_store
+from common.storage import StoreConfig, new_run_id
+from common.stores import open_store
 
 log = logging.getLogger(__name__)
 

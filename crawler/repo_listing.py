@@ -10,7 +10,7 @@ import logging
 from typing import Iterator, Optional
 from urllib.parse import urlencode, urljoin
 
-from crawler.crawl import RepoTarget, parse_target
+from crawler.targets import RepoTarget, parse_target
 from crawler.http import HttpClient
 from crawler.reference import DOCKER_HUB_REGISTRY, normalize_repository
 from crawler.registry import RegistryClient

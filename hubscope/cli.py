@@ -14,7 +14,7 @@ import click
 COMMANDS = {
     "crawl": "crawler.crawl_command:crawl",
     "scan": "jobs.scan:scan_command",
-    "stats": "analyze.report_command:stats_command",
+    "stats": "jobs.stats:stats_command",
     "report": "analyze.report_command:report_command",
     "demo": "hubscope.demo.pipeline:demo_command",
     "trace": "hubscope.cli:trace_group",
@@ -55,7 +55,7 @@ def main(verbose: int, quiet: bool) -> None:
     ours = logging.WARNING if quiet else logging.INFO if verbose == 0 else logging.DEBUG
     theirs = logging.WARNING if verbose < 2 else logging.DEBUG
     logging.basicConfig(level=theirs, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    for package in ("crawler", "jobs", "analyze", "traces", "common"):
+    for package in ("common", "crawler", "traces", "jobs", "analyze", "hubscope"):
         logging.getLogger(package).setLevel(ours)
 
 class _TraceGroup(LazyGroup):

@@ -24,20 +24,15 @@ import tarfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator, Optional
 
-from jobs.decompress import HashingReader, sniff_compression, tar_chunks
+from analyze.package_dbs import PACKAGE_DB_PATHS, PARSERS
 from common.errors import LayerError
+from jobs.decompress import HashingReader, sniff_compression, tar_chunks
 
 if TYPE_CHECKING:  # pyspark is imported only where the pass runs on Spark
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 
-PACKAGE_DB_PATHS = {
-    "/etc/os-release": "os-release",
-    "/usr/lib/os-release": "os-release",
-    "/var/lib/dpkg/status": "dpkg",
-    "/lib/apk/db/installed": "apk",
-}
 ROWS_SCHEMA = "kind string, layer_digest string, key string, length long, count long, value string"
 READ_CHUNK = 1 << 20
 
@@ -62,48 +57,6 @@ class LayerContent:
     zstd_bytes: dict[int, int] = field(default_factory=dict)
     chunks: dict[str, list[int]] = field(default_factory=dict)  # chunk digest -> [length, occurrences]
     packages: dict[str, dict] = field(default_factory=dict)  # os-release | dpkg | apk -> parsed
-
-
-# -- parsers for the package databases ---------------------------------------------------------
-
-
-def parse_os_release(text: str) -> dict:
-    """``/etc/os-release`` -> ``{"id", "version_id", "pretty_name"}`` (quotes removed)."""
-    values = {}
-    for line in text.splitlines():
-        key, sep, value = line.strip().partition("=")
-        if sep and key and not key.startswith("#"):
-            values[key] = value.strip().strip("\"'")
-    return {"id": values.get("ID"), "version_id": values.get("VERSION_ID"), "pretty_name": values.get("PRETTY_NAME")}
-
-
-def parse_dpkg_status(text: str) -> dict:
-    """dpkg's status file -> installed package count and their ``Installed-Size`` (KiB) in bytes."""
-    packages = size = 0
-    for stanza in text.split("\n\n"):
-        fields = {}
-        for line in stanza.splitlines():
-            if line and not line[0].isspace():
-                key, _, value = line.partition(":")
-                fields[key] = value.strip()
-        if fields.get("Package") and fields.get("Status", "").endswith(" installed"):
-            packages += 1
-            size += int(fields.get("Installed-Size", "0") or 0) * 1024
-    return {"packages": packages, "bytes": size}
-
-
-def parse_apk_installed(text: str) -> dict:
-    """apk's installed database -> package count (``P:`` lines) and ``I:`` installed bytes."""
-    packages = size = 0
-    for line in text.splitlines():
-        if line.startswith("P:"):
-            packages += 1
-        elif line.startswith("I:"):
-            size += int(line[2:].strip() or 0)
-    return {"packages": packages, "bytes": size}
-
-
-PARSERS = {"os-release": parse_os_release, "dpkg": parse_dpkg_status, "apk": parse_apk_installed}
 
 
 # -- reading a layer ---------------------------------------------------------------------------
@@ -197,7 +150,7 @@ def scan_layers(store_url: str, options: ContentOptions) -> Callable[[Iterator],
         import pyarrow as pa
 
         from common.digest import Digest
-        from common.storage import open_store
+        from common.stores import open_store
 
         store = open_store(store_url)
         names = [f.split()[0] for f in ROWS_SCHEMA.split(", ")]
@@ -220,30 +173,12 @@ def scan_layers(store_url: str, options: ContentOptions) -> Callable[[Iterator],
     return run
 
 
-def select_layers(layers: "DataFrame", files: "DataFrame", n: int, seed: int) -> "DataFrame":
-    """``layer_digest, sampled, packages``: the seeded sample plus every layer holding a package db."""
-    from pyspark.sql import functions as F
-
-    ok = layers.where(F.col("status") == "ok").select("layer_digest")
-    key = F.sha2(F.concat(F.lit(f"{seed}:"), F.col("layer_digest")), 256)
-    sample = ok.orderBy(key, "layer_digest").limit(n).select("layer_digest", F.lit(True).alias("sampled"))
-    dbs = (
-        files.where(F.col("path").isin(list(PACKAGE_DB_PATHS)) & (F.col("type") == "reg"))
-        .select("layer_digest")
-        .distinct()
-        .join(ok, "layer_digest")
-        .select("layer_digest", F.lit(True).alias("packages"))
-    )
-    both = sample.join(dbs, "layer_digest", "full")
-    return both.select(
-        "layer_digest", F.coalesce("sampled", F.lit(False)).alias("sampled"), F.coalesce("packages", F.lit(False)).alias("packages")
-    )
-
-
 def content_pass(
     spark: "SparkSession", tables: dict, store_url: str, sample_layers: int, seed: int, options: Optional[ContentOptions] = None
 ) -> "DataFrame":
     """Run the pass; returns the raw result rows (``ROWS_SCHEMA``) as a cached DataFrame."""
+    from analyze.content import select_layers
+
     options = options or ContentOptions()
     todo = select_layers(tables["layers"], tables["files"], sample_layers, seed).cache()
     count = todo.count()

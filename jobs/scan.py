@@ -27,7 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from common.storage import StoreConfig, open_store
+from common.storage import StoreConfig
+from common.stores import open_store
 from common import schemas
 from jobs.image_tables import LayerTodo, build_index
 from jobs.layer_scanner import ScanOptions
@@ -42,7 +43,6 @@ ROW_GROUP_ROWS = 128 * 1024  # file rows buffered per Parquet row group in a tas
 # corpus 2 tasks per core left one core idle for a sixth of the run, one layer per task did not),
 # few enough that a big corpus does not become thousands of tiny Parquet parts.
 TASKS_PER_CORE = 8
-FAULT_DELAY_ENV = "HUBSCOPE_SCAN_FAULT_DELAY_S"  # tests: sleep per layer so a run can be killed mid-way
 
 # What a task returns per layer: the layers row (scanned_at as epoch microseconds, so no time zone
 # conversion can touch it on the way through Spark) plus where its file rows went.
@@ -134,14 +134,11 @@ def scan_partition(bins, store: StoreConfig, files_dir: str, magic: bool, option
         typer = shared_typer(type_cache) if magic else None
         _freeze_long_lived_heap()
         blobs = open_store(store)
-        delay = float(os.environ.get(FAULT_DELAY_ENV, "0") or 0)
         part = _PartWriter(files_dir)
         for batch in batches:
             for task_id in batch.column("id").to_pylist():
                 for todo in bins.value[task_id]:
                     row, files = _scan_one(blobs, todo, typer, options)
-                    if delay:
-                        time.sleep(delay)
                     row["files_part"] = part.name if files is not None and files.num_rows else None
                     row["files_rows"] = files.num_rows if files is not None else 0
                     if row["files_part"]:

@@ -14,12 +14,8 @@ import tarfile
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Optional, Union
 
-OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
-OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
-OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+from common.mediatypes import OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST
+
 
 # A file tree: path -> bytes (a regular file) or a ready TarInfo plus optional content.
 Entry = Union[bytes, tuple]

@@ -36,10 +36,10 @@ def push_samples(registry_host: str, layout_dir: str, cache_dir: str) -> list[st
 
 def run_demo(workdir: str, master: str = "local[2]", deb_cache: Optional[str] = None) -> str:
     """Run every stage into ``workdir``; returns the path of the HTML report."""
-    from analyze.report_command import stats_command
     from analyze.report import render_report
     from crawler.crawl_command import crawl
     from jobs.scan import scan_command
+    from jobs.stats import stats_command
 
     workdir = os.path.abspath(workdir)
     deb_cache = deb_cache or os.path.join(workdir, "debs")

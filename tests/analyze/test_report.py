@@ -11,9 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 import content_corpus as cc
-from analyze.report_command import report_command, stats_command
+from analyze.report_command import report_command
 from analyze.figures import FIGURES
 from common.table_read import write_tables
+from jobs.stats import stats_command
 
 
 @pytest.fixture(scope="module")
@@ -111,10 +112,10 @@ def test_stats_and_report_on_a_corpus_where_every_layer_failed(spark, tmp_path):
         "files": [],
     }
     write_tables(str(tmp_path / "tables"), rows)
-    # the package-level names (analyze.run_stats / analyze.render_report) are these functions; under pytest
+    # the package-level name analyze.render_report is this function; under pytest
     # ``tests/analyze`` shadows the package's __init__, so import the modules
     from analyze.report import render_report
-    from analyze.results import run_stats
+    from jobs.stats import run_stats
 
     summary = run_stats(spark, str(tmp_path / "tables"), str(tmp_path / "results"))
     assert summary["corpus"]["layers_error"] == 1 and summary["dedup"]["layer_blobs"]["total_files"] == 0

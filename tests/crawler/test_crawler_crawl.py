@@ -6,7 +6,7 @@ import json
 from crawler.crawl import RepoTarget, run_crawl
 from crawler.manifest import Platform
 from common.records import latest_records, read_records
-from common.storage import open_store
+from common.stores import open_store
 
 from crawler_testkit import fast_options
 from crawler_images import assert_store_verifies, registry_digest

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from crawler.crawl_command import crawl as crawl_command
 from crawler.local_import import LocalImporter
 from common.records import RecordLog, latest_records
-from common.storage import open_store
+from common.stores import open_store
 
 from crawler_images import assert_store_verifies
 

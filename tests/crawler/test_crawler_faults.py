@@ -155,7 +155,7 @@ def test_sigkill_mid_blob_then_rerun(proxy, corpus, tmp_path):
     record = only_record(store)
     expected = {record.manifest_digest, record.config_digest, *[layer.digest for layer in record.layers]}
     assert {d.split(":")[1] for d in expected} == stored  # ...but never counted as a blob
-    from common.storage import open_store
+    from common.stores import open_store
 
     assert {str(d) for d in open_store(str(store)).digests()} == expected
 
@@ -182,7 +182,7 @@ def test_schema1_sized_blob_restarts_from_zero_when_broken(proxy, corpus, tmp_pa
     from common.digest import Digest
     from crawler.manifest import Descriptor
     from crawler.registry import RegistryClient
-    from common.storage import open_store
+    from common.stores import open_store
 
     layer = corpus.layers["app1"]
     proxy.add(Fault("truncate", match=layer["digest"], times=1))

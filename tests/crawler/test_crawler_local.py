@@ -14,7 +14,7 @@ from common.digest import Digest
 from crawler.local_import import LocalImporter, LocalSourceError
 from crawler.manifest import Platform
 from common.records import RecordLog, latest_records
-from common.storage import open_store
+from common.stores import open_store
 from hubscope.demo.oci_layout import OciLayout, tar_bytes
 
 from crawler_images import assert_store_verifies, real_files

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from crawler.crawl_command import crawl as crawl_command
 from common.digest import Digest
 from common.records import latest_records
-from common.storage import DigestMismatch, StoreConfig, open_store
+from common.storage import DigestMismatch, StoreConfig
+from common.stores import open_store
 from common.storage_s3 import S3BlobStore
 
 

@@ -9,7 +9,8 @@ from typing import Callable, Optional, Sequence
 from common.digest import Digest
 from common.records import CrawlRecord, LayerRef, RecordLog
 from common.storage import LocalBlobStore, StoreConfig
-from hubscope.demo.oci_layout import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, tar_bytes
+from common.mediatypes import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST
+from hubscope.demo.oci_layout import tar_bytes
 from jobs_layerkit import gz, sha
 
 

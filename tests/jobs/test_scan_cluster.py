@@ -13,14 +13,16 @@ from click.testing import CliRunner
 import jobs.scan as scan_module
 from common.digest import Digest
 from common.records import RecordLog
-from common.storage import LocalBlobStore, StoreConfig, open_store
-from jobs.scan import FAULT_DELAY_ENV, run_scan, scan_command
+from common.storage import LocalBlobStore, StoreConfig
+from common.stores import open_store
+from jobs.scan import run_scan, scan_command
 from jobs_storekit import add_image, demo_store, text_layer
 from test_scan_job import comparable
 
 from jobs_sparkkit import VENV_BIN, spark_env
 
 SCAN_PY = os.path.abspath(scan_module.__file__)
+SLOW_SCAN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "slow_scan")  # its sitecustomize sleeps per layer
 
 
 def _more_images(store: str) -> None:
@@ -38,7 +40,8 @@ def test_killed_run_leaves_tables_intact_and_rerun_matches_uninterrupted(spark, 
     _more_images(store)
 
     env = spark_env()
-    env[FAULT_DELAY_ENV] = "3"
+    env["HUBSCOPE_TEST_SCAN_DELAY_S"] = "3"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (SLOW_SCAN, env.get("PYTHONPATH")) if p)
     proc = subprocess.Popen([sys.executable, "-m", "jobs.scan", "--store", store, "--tables", tables, "--master", "local[2]",
                              "--no-magic", "--tasks", "4"], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

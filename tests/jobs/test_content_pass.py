@@ -11,7 +11,7 @@ from pyfastcdc import FastCDC
 import content_corpus as cc
 from analyze import content
 from common.table_read import frame
-from jobs.content_pass import ContentOptions, analyze_layer, content_pass, parse_apk_installed, parse_dpkg_status, parse_os_release
+from jobs.content_pass import ContentOptions, analyze_layer, content_pass
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +25,6 @@ def passed(spark, built):
     tables = {name: frame(spark, name, rows) for name, rows in built["tables"].items()}
     rows = content_pass(spark, tables, built["root"], sample_layers=10, seed=0, options=ContentOptions(8192, (3,)))
     return tables, rows
-
-
-def test_parsers():
-    assert parse_os_release(cc.OS_DEBIAN.decode()) == {"id": "debian", "version_id": "12", "pretty_name": "Debian GNU/Linux 12 (bookworm)"}
-    assert parse_dpkg_status(cc.DPKG.decode()) == {"packages": 2, "bytes": 30 * 1024}  # the deinstalled one is not counted
-    assert parse_apk_installed(cc.APK.decode()) == {"packages": 2, "bytes": 300}
 
 
 def test_analyze_layer_reads_packages_and_recompresses(built):
