@@ -2,7 +2,7 @@
 
 Changelog
 - 1: images, image_layers, layers, files.
-- 2: ``layers.flags``: what is odd but readable about an ``ok`` layer (``jobs.scanner.LAYER_FLAGS``).
+- 2: ``layers.flags``: what is odd but readable about an ``ok`` layer (``jobs.layer_scanner.LAYER_FLAGS``).
 
 Digests are ``sha256:<hex>`` strings; sizes are ``*_bytes`` (int64); times are UTC timestamps in
 microseconds. Readers check ``SCHEMA_VERSION`` in the Parquet key-value metadata.
