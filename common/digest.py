@@ -5,10 +5,12 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from common.errors import HubscopeError
+
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class DigestError(ValueError):
+class DigestError(HubscopeError, ValueError):
     """A digest string that is not ``sha256:<64 lowercase hex>``."""
 
 

@@ -1,8 +1,55 @@
-"""Why a layer failed to scan: one exception type carrying a stable ``error_class`` for the layers table.
+"""hubscope's exceptions: one base, one subclass per stage, and the stable error classes of a failed layer.
 
-Error classes are data (analyses group by them), so they are short fixed strings, listed here once.
+Every error hubscope raises on purpose derives from ``HubscopeError``, so the ``hubscope`` command
+catches that base alone and exits with the documented code (README, "Exit codes"); anything else
+that escapes is a bug and exits with ``EXIT_INTERNAL`` and its traceback.
+
+A layer's error classes are data (analyses group by them), so they are short fixed strings, listed
+here once.
 """
 from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # a stage could not do its work (HubscopeError), or a crawl fetched nothing
+EXIT_USAGE = 2  # bad flags or inputs (click's usage errors)
+EXIT_INTERNAL = 70  # an unexpected exception: a bug in hubscope (EX_SOFTWARE)
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
+
+class HubscopeError(Exception):
+    """Base of every error hubscope raises on purpose; the message says what failed and, if known, why."""
+
+    stage = "hubscope"
+
+
+class StoreError(HubscopeError):
+    """The blob store: a blob that is missing, or bytes that do not match their digest."""
+
+    stage = "store"
+
+
+class CrawlError(HubscopeError):
+    """The crawler: registry, authentication, listing sources, manifests, local images."""
+
+    stage = "crawl"
+
+
+class ScanError(HubscopeError):
+    """The scan job (a single layer's failure is a ``LayerError`` and becomes a table row, not an exit)."""
+
+    stage = "scan"
+
+
+class StatsError(HubscopeError):
+    """The stats job and the report."""
+
+    stage = "stats"
+
+
+class TraceError(HubscopeError):
+    """Registry workload traces."""
+
+    stage = "trace"
 
 ERROR_CLASSES = (
     "blob_missing",  # the store has no blob for the digest
@@ -27,7 +74,7 @@ ERROR_CLASSES = (
 )
 
 
-class LayerError(Exception):
+class LayerError(ScanError):
     """A layer that cannot be scanned; ``error_class`` is one of ``ERROR_CLASSES``."""
 
     def __init__(self, error_class: str, message: str) -> None:

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator, Optional, Protocol
 
+from common.errors import StoreError
 from common.digest import Digest
 
 BLOB_DIR = ("blobs", "sha256")
@@ -20,7 +21,7 @@ TEMP_DIR = "tmp"  # in-flight writes; never counted as blobs
 CHUNK = 1 << 20
 
 
-class DigestMismatch(Exception):
+class DigestMismatch(StoreError):
     """Bytes written for a blob did not hash to its digest (or had the wrong size)."""
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Optional, Protocol
 from urllib.parse import urlencode
 
+from common.errors import CrawlError
 from crawler.http import HttpClient
 from crawler.reference import DOCKER_HUB_REGISTRY, is_docker_hub, normalize_registry
 
@@ -30,7 +31,7 @@ DEFAULT_TOKEN_TTL_S = 60  # the token spec's default when expires_in is absent
 TOKEN_EXPIRY_MARGIN_S = 10  # renew a little early so a token never expires mid-request
 
 
-class AuthError(Exception):
+class AuthError(CrawlError):
     """Credentials were rejected or the token server failed."""
 
 

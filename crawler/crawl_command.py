@@ -196,8 +196,10 @@ def _import_local(blob_store, records_root, run_id, options, archives, layouts, 
 
 def main(argv: Optional[list[str]] = None) -> None:
     """Run ``crawl`` standalone (``python -m crawler.crawl_command``), with logging configured here."""
-    logging.basicConfig(level=os.environ.get("HUBSCOPE_LOG_LEVEL", "WARNING"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from common.logsetup import configure_logging
+
+    level = os.environ.get("HUBSCOPE_LOG_LEVEL", "WARNING")
+    configure_logging(level, level)
     crawl.main(args=argv, prog_name="hubscope crawl")
 
 

@@ -16,6 +16,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from common.errors import CrawlError
+
 log = logging.getLogger(__name__)
 
 
@@ -65,7 +67,7 @@ def parse_ratelimit(value: Optional[str]) -> Optional[int]:
     return int(head) if head.isdigit() else None
 
 
-class RetriesExhausted(Exception):
+class RetriesExhausted(CrawlError):
     """The last response still had a retryable status after every attempt."""
 
     def __init__(self, response: requests.Response, attempts: int) -> None:

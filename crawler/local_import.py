@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterable, Optional
 
+from common.errors import CrawlError
 from common import mediatypes as mt
 from crawler.blobs import BlobLedger
 from common.digest import Digest
@@ -36,7 +37,7 @@ REF_NAME = "org.opencontainers.image.ref.name"
 CONTAINERD_NAME = "io.containerd.image.name"
 
 
-class LocalSourceError(Exception):
+class LocalSourceError(CrawlError):
     """A local archive or layout that is not what it claims to be."""
 
 

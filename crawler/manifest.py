@@ -10,11 +10,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Union
 
+from common.errors import CrawlError
 from common import mediatypes as mt
 from common.digest import Digest
 
 
-class ManifestError(ValueError):
+class ManifestError(CrawlError, ValueError):
     """Bytes that are not a manifest we understand."""
 
 

@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from common.errors import CrawlError
+
 DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
 DOCKER_HUB_REGISTRY = "registry-1.docker.io"
 DEFAULT_TAG = "latest"
@@ -18,7 +20,7 @@ _COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 
 
-class InvalidReference(ValueError):
+class InvalidReference(CrawlError, ValueError):
     """A repository name or image reference that the registry grammar rejects."""
 
 

@@ -15,6 +15,7 @@ from urllib.parse import urljoin
 import requests
 import urllib3
 
+from common.errors import CrawlError
 from common import mediatypes as mt
 from crawler.auth import AuthError, Authenticator, CredentialSource, scopes_for
 from common.digest import Digest
@@ -29,7 +30,7 @@ MAX_MANIFEST_BYTES = 4 << 20  # distribution's own limit; a bigger "manifest" is
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 
-class RegistryError(Exception):
+class RegistryError(CrawlError):
     """The registry answered with an error status (message includes the registry's error code)."""
 
     def __init__(self, message: str, status: Optional[int] = None) -> None:

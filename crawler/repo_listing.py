@@ -10,6 +10,7 @@ import logging
 from typing import Iterator, Optional
 from urllib.parse import urlencode, urljoin
 
+from common.errors import CrawlError
 from crawler.targets import RepoTarget, parse_target
 from crawler.http import HttpClient
 from crawler.reference import DOCKER_HUB_REGISTRY, normalize_repository
@@ -24,7 +25,7 @@ NAMESPACE_METADATA_KEYS = ("star_count", "pull_count", "last_updated", "date_reg
                            "repository_type", "is_private", "status")
 
 
-class SourceError(Exception):
+class SourceError(CrawlError):
     """A listing API answered with an error."""
 
 

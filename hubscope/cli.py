@@ -1,7 +1,9 @@
 """The ``hubscope`` command: one subcommand per pipeline stage, plus ``demo`` for the whole chain.
 
 Subcommands live beside the code they drive and are imported only when used, so ``hubscope crawl``
-never pays for importing pyspark.
+never pays for importing pyspark. This is the one place that configures logging and turns errors
+into exit codes (``common.errors``: a ``HubscopeError`` exits 1 with its message, a usage error 2,
+anything else is a bug and exits 70 with its traceback).
 """
 from __future__ import annotations
 
@@ -9,6 +11,11 @@ import importlib
 import logging
 
 import click
+
+from common.errors import EXIT_FAILED, EXIT_INTERNAL, HubscopeError
+from common.logsetup import configure_logging, levels
+
+log = logging.getLogger(__name__)
 
 # name -> "module:attribute" of a click command
 COMMANDS = {
@@ -41,7 +48,23 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module_name), attribute)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class HubscopeGroup(LazyGroup):
+    """The top group: runs a stage and maps what escapes it to the documented exit codes."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except HubscopeError as exc:
+            click.echo(f"error ({exc.stage}): {exc}", err=True)
+            ctx.exit(EXIT_FAILED)
+        except Exception:
+            log.exception("internal error (a bug in hubscope; please report it with this traceback)")
+            ctx.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=HubscopeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output (-v: hubscope debug lines, -vv: libraries too).")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors (no progress lines).")
 @click.version_option(package_name="hubscope")
@@ -52,11 +75,8 @@ def main(verbose: int, quiet: bool) -> None:
     tables), report (results -> figures + HTML). `hubscope demo` runs all of them on sample images.
     """
     # hubscope's own progress lines (stages, retries, scan progress) show by default; libraries stay quiet.
-    ours = logging.WARNING if quiet else logging.INFO if verbose == 0 else logging.DEBUG
-    theirs = logging.WARNING if verbose < 2 else logging.DEBUG
-    logging.basicConfig(level=theirs, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    for package in ("common", "crawler", "traces", "jobs", "analyze", "hubscope"):
-        logging.getLogger(package).setLevel(ours)
+    configure_logging(*levels(verbose, quiet))
+
 
 class _TraceGroup(LazyGroup):
     lazy_commands = TRACE_COMMANDS

@@ -313,10 +313,9 @@ def scan_command(store: str, tables: str, records: Optional[str], master: Option
 
 
 if __name__ == "__main__":
-    import logging as _logging
+    from common.logsetup import configure_logging
 
-    _logging.basicConfig(level=_logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _logging.getLogger("py4j").setLevel(_logging.WARNING)
+    configure_logging()
     from jobs.scan import scan_command as _command  # closures pickled by reference to jobs.scan, not __main__
 
     _command()

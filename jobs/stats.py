@@ -129,8 +129,9 @@ def stats_command(tables_dir, out_dir, store, sample_layers, seed, chunk_avg_byt
 
 def main(argv: Optional[list[str]] = None) -> None:
     """spark-submit: parse ``argv`` like ``hubscope stats`` and run it (session from ``jobs.session.get_spark``)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("py4j").setLevel(logging.WARNING)
+    from common.logsetup import configure_logging
+
+    configure_logging()
     from jobs.stats import stats_command as _command  # the module's own name, not __main__
 
     _command.main(args=argv if argv is not None else sys.argv[1:], standalone_mode=False)

@@ -2,9 +2,11 @@
 import subprocess
 import sys
 
+import click
 import pytest
 from click.testing import CliRunner
 
+from common.errors import EXIT_FAILED, EXIT_INTERNAL, HubscopeError, LayerError
 from hubscope.cli import COMMANDS, main
 
 STAGES = ["crawl", "scan", "stats", "report", "demo", "trace"]
@@ -62,3 +64,42 @@ def test_stats_of_a_folder_without_tables_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(main, ["stats", "--tables", str(tmp_path), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "hubscope scan --tables" in result.output
+
+
+# Stand-ins for a stage, loaded through the group's lazy table like every real stage.
+@click.command("fails")
+def stage_that_fails() -> None:
+    raise LayerError("blob_missing", "no blob sha256:abc in the store")
+
+
+@click.command("crashes")
+def stage_with_a_bug() -> None:
+    {}["missing"]
+
+
+@pytest.mark.parametrize("name, target, code, shown", [
+    ("fails", "test_cli:stage_that_fails", EXIT_FAILED, "error (scan): no blob sha256:abc in the store"),
+    ("crashes", "test_cli:stage_with_a_bug", EXIT_INTERNAL, "internal error"),
+])
+def test_errors_exit_with_the_documented_codes(monkeypatch, caplog, name, target, code, shown):
+    monkeypatch.setitem(COMMANDS, name, target)
+    result = CliRunner().invoke(main, [name])
+    assert result.exit_code == code
+    assert shown in result.output + caplog.text
+
+
+def test_every_error_class_derives_from_the_one_base():
+    from common.digest import DigestError
+    from common.storage import DigestMismatch
+    from crawler.auth import AuthError
+    from crawler.http import RetriesExhausted
+    from crawler.local_import import LocalSourceError
+    from crawler.manifest import ManifestError
+    from crawler.reference import InvalidReference
+    from crawler.registry import RegistryError
+    from crawler.repo_listing import SourceError
+
+    for cls in (DigestError, DigestMismatch, AuthError, RetriesExhausted, LocalSourceError, ManifestError,
+                InvalidReference, RegistryError, SourceError, LayerError):
+        assert issubclass(cls, HubscopeError), cls
+    assert issubclass(InvalidReference, ValueError) and issubclass(DigestError, ValueError)  # callers catching ValueError still do
