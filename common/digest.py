@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 from common.errors import HubscopeError
 
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX64 = re.compile(r"[0-9a-f]{64}")  # used with fullmatch: "$" would accept a trailing newline
 
 
 class DigestError(HubscopeError, ValueError):
     """A digest string that is not ``sha256:<64 lowercase hex>``."""
+
+    error_class = "invalid_name"
 
 
 @dataclass(frozen=True, order=True)
@@ -22,11 +24,13 @@ class Digest:
     algorithm: str = "sha256"
 
     def __post_init__(self) -> None:
-        if self.algorithm != "sha256" or not _HEX64.match(self.hex):
+        if self.algorithm != "sha256" or not (isinstance(self.hex, str) and _HEX64.fullmatch(self.hex)):
             raise DigestError(f"not a sha256 digest: {self.algorithm}:{self.hex!r}")
 
     @classmethod
     def parse(cls, text: str) -> "Digest":
+        if not isinstance(text, str):
+            raise DigestError(f"digest is not a string: {text!r}")
         algorithm, sep, hexpart = text.partition(":")
         if not sep:
             raise DigestError(f"digest without algorithm: {text!r}")

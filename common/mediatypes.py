@@ -26,12 +26,20 @@ DOCKER_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json"
 DOCKER_SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 SCHEMA1_LAYER = "application/vnd.docker.container.image.rootfs.diff+x-gtar"  # what schema1 layers are
 
+DOCKER_LAYER_ZSTD = "application/vnd.docker.image.rootfs.diff.tar.zstd"  # not in the spec; some tools push it
+OCI_EMPTY = "application/vnd.oci.empty.v1+json"  # artifacts' config
+
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
+CONFIG_TYPES = frozenset({OCI_CONFIG, DOCKER_CONFIG})
 IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 SCHEMA1_TYPES = frozenset({DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED})
 FOREIGN_LAYER_TYPES = frozenset(
     {DOCKER_FOREIGN_LAYER, OCI_LAYER_NONDIST_TAR, OCI_LAYER_NONDIST_GZIP, OCI_LAYER_NONDIST_ZSTD}
 )
+# Layer media types an image may have; anything else (a Helm chart, an in-toto statement, a
+# signature) makes the manifest an artifact: the image-spec says to ignore unknown layer types.
+LAYER_TYPES = frozenset({OCI_LAYER_TAR, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, DOCKER_LAYER_GZIP, DOCKER_LAYER_TAR,
+                         DOCKER_LAYER_ZSTD, SCHEMA1_LAYER}) | FOREIGN_LAYER_TYPES
 
 # Preference order; schema1 last and only as legacy (q-values keep proxies that honour them honest).
 MANIFEST_ACCEPT = ", ".join(

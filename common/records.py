@@ -8,11 +8,14 @@ build the ``images`` and ``image_layers`` tables, so the field names here are a 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Iterator, Optional
+
+log = logging.getLogger(__name__)
 
 RECORD_VERSION = 1
 RECORDS_DIR = "records"
@@ -36,7 +39,7 @@ class CrawlRecord:
     registry: str
     repository: str
     tag: str
-    status: str  # "ok" | "error" | "skipped"
+    status: str  # "ok" | "error" | "not_an_image" (an artifact or attestation: never downloaded or scanned)
     source: str = "registry"  # registry | docker-archive | oci-layout | docker-daemon
     platform: Optional[str] = None  # "linux/amd64" or "linux/arm64/v8"
     manifest_digest: Optional[str] = None
@@ -84,30 +87,57 @@ class RecordLog:
 
     def append(self, record: CrawlRecord) -> None:
         # One write per line plus fsync keeps the log readable after a SIGKILL: at worst the last
-        # line is partial, and readers skip lines that do not parse.
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(record.to_json() + "\n")
+        # line is partial, and readers skip lines that do not parse. A rerun with the same run id
+        # starts a new line after such a torn one instead of gluing its first record onto it.
+        with open(self.path, "a+b") as fh:
+            torn = fh.tell() > 0 and _last_byte(fh) != b"\n"
+            fh.write((b"\n" if torn else b"") + (record.to_json() + "\n").encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
 
 
-def read_records(root: str) -> Iterator[CrawlRecord]:
-    """All records under ``root`` in file then line order; a torn last line is skipped."""
+def _last_byte(fh) -> bytes:
+    fh.seek(-1, os.SEEK_END)
+    last = fh.read(1)
+    fh.seek(0, os.SEEK_END)
+    return last
+
+
+class UnreadableLines:
+    """Counts record lines that did not parse (a torn line after a kill, a hand edit)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.where: list[str] = []  # "file:line" of the first few
+
+    def add(self, name: str, number: int) -> None:
+        self.count += 1
+        if len(self.where) < 10:
+            self.where.append(f"{name}:{number}")
+
+
+def read_records(root: str, unreadable: Optional[UnreadableLines] = None) -> Iterator[CrawlRecord]:
+    """All records under ``root`` in file then line order; an unreadable line is skipped, counted in
+    ``unreadable`` and logged once per file."""
     directory = os.path.join(root, RECORDS_DIR)
     if not os.path.isdir(directory):
         return
+    unreadable = unreadable if unreadable is not None else UnreadableLines()
     for name in sorted(os.listdir(directory)):
         if not name.endswith(".jsonl"):
             continue
-        with open(os.path.join(directory, name), encoding="utf-8") as fh:
-            for line in fh:
+        before = unreadable.count
+        with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as fh:
+            for number, line in enumerate(fh, 1):
                 line = line.strip()
                 if not line:
                     continue
                 try:
                     yield CrawlRecord.from_json(line)
-                except (ValueError, TypeError):
-                    continue
+                except (ValueError, TypeError, AttributeError, KeyError):
+                    unreadable.add(name, number)
+        if unreadable.count > before:
+            log.warning("%s: skipped %d unreadable record line(s)", name, unreadable.count - before)
 
 
 def latest_records(root: str) -> dict[str, CrawlRecord]:

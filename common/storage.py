@@ -24,6 +24,8 @@ CHUNK = 1 << 20
 class DigestMismatch(StoreError):
     """Bytes written for a blob did not hash to its digest (or had the wrong size)."""
 
+    error_class = "digest_mismatch"
+
 
 @dataclass(frozen=True)
 class StoreConfig:

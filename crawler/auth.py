@@ -20,7 +20,8 @@ from typing import Optional, Protocol
 from urllib.parse import urlencode
 
 from common.errors import CrawlError
-from crawler.http import HttpClient
+from crawler.http import HttpClient, read_capped
+from crawler.redact import redact
 from crawler.reference import DOCKER_HUB_REGISTRY, is_docker_hub, normalize_registry
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ ENV_USER = "HUBSCOPE_REGISTRY_USER"
 ENV_PASSWORD = "HUBSCOPE_REGISTRY_PASSWORD"
 DEFAULT_TOKEN_TTL_S = 60  # the token spec's default when expires_in is absent
 TOKEN_EXPIRY_MARGIN_S = 10  # renew a little early so a token never expires mid-request
+MAX_TOKEN_RESPONSE_BYTES = 1 << 20  # a token answer is a few KB of JSON
 
 
 class AuthError(CrawlError):
@@ -276,11 +278,15 @@ class Authenticator:
         started = self.clock()
         with self._lock:
             self.token_requests += 1
-        response = self.http.request("GET", url, headers=headers)
+        response = self.http.request("GET", url, headers=headers, stream=True)
         if response.status_code != 200:
-            raise AuthError(f"token server {realm} answered HTTP {response.status_code} for scope {scope!r}")
-        body = response.json()
-        value = body.get("token") or body.get("access_token")
+            response.close()
+            raise AuthError(f"token server {redact(realm)} answered HTTP {response.status_code} for scope {scope!r}")
+        try:
+            body = json.loads(read_capped(response, MAX_TOKEN_RESPONSE_BYTES, f"token from {redact(realm)}"))
+        except ValueError as exc:
+            raise AuthError(f"token server {redact(realm)} answered with something that is not JSON") from exc
+        value = body.get("token") or body.get("access_token") if isinstance(body, dict) else None
         if not value:
             raise AuthError(f"token server {realm} returned no token")
         ttl = float(body.get("expires_in") or DEFAULT_TOKEN_TTL_S)

@@ -26,12 +26,14 @@ from typing import Iterable, Optional, Sequence, Union
 from crawler.auth import CredentialSource
 from crawler.blobs import BlobLedger
 from common.digest import Digest
+from crawler.errors import MediaTypeMismatch, NotAnImage, TooLarge
 from crawler.http import HttpClient, RetryPolicy
-from crawler.manifest import (ImageIndex, ImageManifest, Platform, parse_manifest, schema1_payload, schema1_platform,
-                              select_platforms)
+from crawler.manifest import (ImageIndex, ImageManifest, ManifestError, Platform, parse_manifest, schema1_payload,
+                              schema1_platform, select_platforms)
 from common.records import CrawlRecord, RecordLog, latest_records
-from crawler.reference import is_docker_hub
+from crawler.reference import check_manifest_reference, check_repository, is_docker_hub
 from crawler.image_record import image_record, platform_of_config, record_blob_digests
+from crawler.redact import redact
 from crawler.registry import RegistryClient
 from common.storage import BlobStore, StoreConfig
 from common.stores import open_store
@@ -41,6 +43,7 @@ from crawler.targets import RepoTarget, parse_target  # noqa: F401  (parse_targe
 log = logging.getLogger(__name__)
 
 DEFAULT_PLATFORMS = (Platform("linux", "amd64"),)
+MAX_CONFIG_BYTES = 16 << 20  # an image config is KBs (a long history: a few MB); it is read whole to get the platform
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,9 @@ class Crawler:
             self.log.append(record)
         self.tally.add(record.status)
         self.progress.add_image()
+        if record.status == "not_an_image":
+            log.info("%s/%s:%s is not an image: %s", record.registry, record.repository, record.tag,
+                     record.error_message)
         if record.status == "error":
             log.warning("%s/%s:%s %s: %s: %s", record.registry, record.repository, record.tag,
                         record.platform or "", record.error_class, record.error_message)
@@ -117,7 +123,8 @@ class Crawler:
             self.progress.close()
         counts = self.ledger.counts()
         return CrawlSummary(self.tally.ok, self.tally.error, self.tally.skipped, counts.downloaded,
-                            counts.downloaded_bytes, counts.present, self.log.path, tuple(listing_errors))
+                            counts.downloaded_bytes, counts.present, self.log.path, tuple(listing_errors),
+                            self.tally.not_an_image)
 
     def _error(self, target: RepoTarget, tag: str, exc: BaseException, started: float, **kw) -> None:
         """Record a failure; before the platform is known, a single requested platform keys the record,
@@ -131,6 +138,7 @@ class Crawler:
     def _crawl_repository(self, target: RepoTarget) -> None:
         started = time.time()
         try:
+            check_repository(target.repository)  # a name from a listing is data until it is validated
             tags = self._tags(target)
         except Exception as exc:  # one repository's failure is recorded; the crawl goes on
             self._error(target, target.tag or "", exc, started)
@@ -170,8 +178,8 @@ class Crawler:
                     if not chosen:
                         continue
                     manifest = self.client.get_manifest(repository, str(chosen[0].digest)).manifest
-                if isinstance(manifest, ImageManifest) and manifest.config:
-                    self.ledger.ensure(manifest.config.digest, lambda m=manifest: self._fetch(repository, m.config))
+                if isinstance(manifest, ImageManifest) and manifest.config and not manifest.not_an_image():
+                    self._ensure_config(repository, manifest)
                     created[tag] = json.loads(self.store.read_bytes(manifest.config.digest)).get("created") or ""
             except Exception as exc:
                 log.info("cannot date %s:%s (%s); ranking it last", repository, tag, exc)
@@ -215,6 +223,7 @@ class Crawler:
         return True
 
     def _crawl_tag(self, target: RepoTarget, tag: str) -> None:
+        check_manifest_reference(tag)  # tags come from the registry's tag list: validated before any URL
         if self.options.resume and self._already_done(target, tag):
             log.info("%s:%s already crawled; skipping", target.repository, tag)
             return
@@ -236,7 +245,7 @@ class Crawler:
             try:
                 child = self.client.get_manifest(target.repository, str(desc.digest))
                 if not isinstance(child.manifest, ImageManifest):
-                    raise TypeError(f"index entry {desc.digest} is a {child.manifest.media_type}, not an image")
+                    raise ManifestError(f"index entry {desc.digest} is a {child.manifest.media_type}, not an image")
                 self._crawl_image(target, tag, child.manifest, top, platform, started, child.ratelimit)
             except Exception as exc:
                 self._error(target, tag, exc, started, platform=platform, index=top)
@@ -245,22 +254,47 @@ class Crawler:
         self.client.fetch_blob(repository, desc, self.store, progress=self.progress.add_bytes)
         return desc.size_bytes or self.store.size(desc.digest) or 0
 
+    def _ensure(self, repository: str, desc) -> None:
+        """The blob in the store, and this descriptor's own size checked against it."""
+        self.ledger.ensure(desc.digest, lambda: self._fetch(repository, desc), desc.size_bytes)
+
+    def _ensure_config(self, repository: str, image: ImageManifest) -> bytes:
+        """The config blob, fetched and checked: within ``MAX_CONFIG_BYTES`` and a JSON object."""
+        config = image.config
+        if config.size_bytes is not None and config.size_bytes > MAX_CONFIG_BYTES:
+            raise TooLarge(f"config {config.digest} declares {config.size_bytes} bytes, "
+                           f"over the {MAX_CONFIG_BYTES}-byte cap")
+        self._ensure(repository, config)
+        raw = self.store.read_bytes(config.digest)
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            raise MediaTypeMismatch(f"config {config.digest} ({config.media_type}) is not a JSON object")
+        return raw
+
     def _crawl_image(self, target: RepoTarget, tag: str, image: ImageManifest, index: Optional[ImageIndex],
                      platform: Optional[str], started: float, ratelimit) -> None:
         error: Optional[BaseException] = None
         try:
-            self.ledger.put_bytes(image.digest, schema1_payload(image.raw) if image.config is None else image.raw)
-            wanted = [d for d in image.blobs() if not d.foreign]
-            futures = [self._blob_pool.submit(self.ledger.ensure, d.digest, lambda d=d: self._fetch(target.repository, d))
-                       for d in wanted]
-            for future in futures:
+            reason = image.not_an_image()
+            if reason:  # an artifact or attestation: recorded with its media types, nothing downloaded
+                raise NotAnImage(f"{image.media_type} {image.digest} is not an image: {reason}")
+            config = (self._blob_pool.submit(self._ensure_config, target.repository, image)
+                      if image.config is not None else None)
+            futures = [self._blob_pool.submit(self._ensure, target.repository, d)
+                       for d in image.layers if not d.foreign]
+            for future in ([config] if config else []) + futures:
                 try:
                     future.result()
                 except Exception as exc:  # keep waiting for the others; report the first failure
                     error = error or exc
-            if image.config is not None and platform is None and self.store.exists(image.config.digest):
-                platform = platform_of_config(self.store.read_bytes(image.config.digest))
-            if image.config is None:  # schema1: platform from the manifest, layer sizes from the store
+            if error is None:  # the manifest goes in last, so a failed image leaves only verified blobs it needs
+                self.ledger.put_bytes(image.digest, schema1_payload(image.raw) if image.config is None else image.raw)
+            if config is not None and platform is None and config.exception() is None:
+                platform = platform_of_config(config.result())
+            if image.config is None and error is None:  # schema1: platform from the manifest, sizes from the store
                 platform = platform or schema1_platform(image.raw)
                 image = dataclasses.replace(image, layers=tuple(
                     dataclasses.replace(d, size_bytes=self.store.size(d.digest)) for d in image.layers))

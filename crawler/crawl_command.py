@@ -19,6 +19,7 @@ from crawler.crawl import CrawlOptions, CrawlSummary, RepoTarget, parse_target, 
 from crawler.http import HttpClient, RetryPolicy
 from crawler.manifest import Platform
 from common.records import RecordLog
+from crawler.redact import has_userinfo, redact
 from crawler.reference import normalize_registry
 from common.storage import StoreConfig, new_run_id
 from common.stores import open_store
@@ -40,6 +41,10 @@ def _tags(ctx, param, value: str) -> str:
 
 
 def _registry_url(value: str) -> str:
+    if has_userinfo(value):  # never echo the value: it holds a password
+        raise click.UsageError("--registry must not contain credentials (user:password@); use --username and "
+                               "--password, HUBSCOPE_REGISTRY_USER / HUBSCOPE_REGISTRY_PASSWORD, or the docker "
+                               "config (--docker-config)")
     if "://" not in value:
         value = "https://" + normalize_registry(value)
     scheme, _, host = value.partition("://")
@@ -120,7 +125,7 @@ def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, 
         if store.startswith("s3://"):
             blob_store.ensure_bucket()
     except Exception as exc:
-        raise click.ClickException(f"cannot open store {store}: {type(exc).__name__}: {exc}") from exc
+        raise click.ClickException(f"cannot open store {store}: {type(exc).__name__}: {redact(exc)}") from exc
     url = _registry_url(registry)
     host = url.split("://", 1)[1]
     try:
@@ -144,10 +149,10 @@ def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, 
             summaries.append(run_crawl(url, blob_store, targets, records_root=records_root, options=options,
                                        credentials=credentials, progress=show_progress, run_id=run_id))
         except Exception as exc:
-            raise click.ClickException(f"crawl of {url} failed: {type(exc).__name__}: {exc}") from exc
+            raise click.ClickException(f"crawl of {url} failed: {type(exc).__name__}: {redact(exc)}") from exc
     total = CrawlSummary.combine(summaries)
     for problem in total.listing_errors:
-        click.echo(f"warning: repository listing stopped early: {problem}", err=True)
+        click.echo(f"warning: repository listing stopped early: {redact(problem)}", err=True)
     click.echo(total.line())
     click.echo(f"records: {total.records_path}")
     if total.images_ok + total.images_skipped == 0:
@@ -177,9 +182,9 @@ def _import_local(blob_store, records_root, run_id, options, archives, layouts, 
 
     importer = LocalImporter(blob_store, RecordLog(records_root, run_id), options.platforms)
     records = []
+    for path in archives:  # one bad archive is its own recorded error; the ones after it are still imported
+        records += importer.import_docker_archive_recorded(path).records
     try:
-        for path in archives:
-            records += importer.import_docker_archive(path).records
         for path in layouts:
             records += importer.import_oci_layout(path).records
         if docker_daemon:
@@ -187,11 +192,12 @@ def _import_local(blob_store, records_root, run_id, options, archives, layouts, 
     except LocalSourceError as exc:
         raise click.ClickException(str(exc)) from exc
     except Exception as exc:
-        raise click.ClickException(f"local import failed: {type(exc).__name__}: {exc}") from exc
+        raise click.ClickException(f"local import failed: {type(exc).__name__}: {redact(exc)}") from exc
     ok = sum(r.status == "ok" for r in records)
+    not_images = sum(r.status == "not_an_image" for r in records)
     counts = importer.ledger.counts()
-    return CrawlSummary(ok, len(records) - ok, 0, counts.downloaded, counts.downloaded_bytes, counts.present,
-                        importer.log.path)
+    return CrawlSummary(ok, len(records) - ok - not_images, 0, counts.downloaded, counts.downloaded_bytes,
+                        counts.present, importer.log.path, (), not_images)
 
 
 def main(argv: Optional[list[str]] = None) -> None:

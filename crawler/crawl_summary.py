@@ -17,6 +17,7 @@ class CrawlSummary:
     blobs_present: int
     records_path: str
     listing_errors: tuple[str, ...] = ()  # a repository source that failed part-way (what was listed was crawled)
+    images_not_an_image: int = 0  # artifacts and attestations: recorded, never downloaded or scanned
 
     @classmethod
     def combine(cls, summaries: list["CrawlSummary"]) -> "CrawlSummary":
@@ -27,16 +28,19 @@ class CrawlSummary:
             sum(s.bytes_downloaded for s in summaries), sum(s.blobs_present for s in summaries),
             summaries[-1].records_path if summaries else "",
             tuple(e for s in summaries for e in s.listing_errors),
+            sum(s.images_not_an_image for s in summaries),
         )
 
     @property
     def images(self) -> int:
-        """Every image this run accounted for: ok, failed or already done."""
-        return self.images_ok + self.images_error + self.images_skipped
+        """Every item this run accounted for: ok, failed, already done or not an image."""
+        return self.images_ok + self.images_error + self.images_skipped + self.images_not_an_image
 
     def line(self) -> str:
         """``crawled 12 images: 11 ok, 1 error; 34 blobs (123.4 MB) downloaded, 5 already present``."""
         skipped = f", {self.images_skipped} already done" if self.images_skipped else ""
+        if self.images_not_an_image:
+            skipped += f", {self.images_not_an_image} not images"
         errors = f"{self.images_error} error" + ("s" if self.images_error != 1 else "")
         return (
             f"crawled {self.images} images: {self.images_ok} ok, {errors}{skipped}; "
@@ -75,13 +79,13 @@ class Progress:
 
 
 class Tally:
-    """Thread-safe ok / error / skipped image counts."""
+    """Thread-safe ok / error / skipped / not_an_image counts."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.ok = self.error = self.skipped = 0
+        self.ok = self.error = self.skipped = self.not_an_image = 0
 
     def add(self, status: str, n: int = 1) -> None:
-        """Count ``n`` images with ``status`` (ok, error or skipped)."""
+        """Count ``n`` items with ``status`` (ok, error, skipped or not_an_image)."""
         with self._lock:
             setattr(self, status, getattr(self, status) + n)

@@ -17,8 +17,12 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from common.errors import CrawlError
+from crawler.errors import TooLarge
+from crawler.redact import redact
 
 log = logging.getLogger(__name__)
+
+READ_CHUNK_BYTES = 64 << 10
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,15 @@ class RetryPolicy:
     slowdown_s: float = 2.0
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
+    # One blob may take at most base + size / min rate in total, resumes and backoff included, so a
+    # registry that stalls or trickles costs a bounded time instead of minutes on every rerun.
+    blob_time_base_s: float = 120.0
+    blob_min_rate_bytes_s: int = 100_000
+    max_blob_resumes: int = 8  # resumes after real network breaks (a break that made no progress counts too)
+
+    def blob_time_limit_s(self, size_bytes: Optional[int]) -> float:
+        """Total time allowed for one blob of ``size_bytes`` (unknown size: the base alone)."""
+        return self.blob_time_base_s + (size_bytes or 0) / self.blob_min_rate_bytes_s
 
     def backoff_s(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
         """Wait before retry number ``attempt`` (1-based): exponential, capped, with jitter."""
@@ -67,11 +80,34 @@ def parse_ratelimit(value: Optional[str]) -> Optional[int]:
     return int(head) if head.isdigit() else None
 
 
+def read_capped(response: requests.Response, cap_bytes: int, what: str) -> bytes:
+    """The body of a streamed response, refused with ``TooLarge`` as soon as it passes ``cap_bytes``.
+
+    ``Content-Length`` is checked before anything is read, so an announced 200 MiB "manifest" costs
+    no memory; a body without it is counted while streaming and dropped at the cap.
+    """
+    declared = response.headers.get("Content-Length", "")
+    if declared.strip().isdigit() and int(declared) > cap_bytes:
+        response.close()
+        raise TooLarge(f"{what}: Content-Length {int(declared)} is over the {cap_bytes}-byte cap")
+    chunks, total = [], 0
+    try:
+        for chunk in response.iter_content(READ_CHUNK_BYTES):
+            total += len(chunk)
+            if total > cap_bytes:
+                raise TooLarge(f"{what}: body is over the {cap_bytes}-byte cap")
+            chunks.append(chunk)
+    finally:
+        response.close()
+    return b"".join(chunks)
+
+
 class RetriesExhausted(CrawlError):
     """The last response still had a retryable status after every attempt."""
 
     def __init__(self, response: requests.Response, attempts: int) -> None:
-        super().__init__(f"HTTP {response.status_code} from {response.request.method} {response.url} after {attempts} attempts")
+        super().__init__(f"HTTP {response.status_code} from {response.request.method} {redact(response.url)} "
+                         f"after {attempts} attempts")
         self.response = response
 
 
@@ -152,7 +188,7 @@ class HttpClient:
                 hdrs.pop("Authorization", None)
             if response.status_code == 303:
                 method = "GET"
-            log.debug("redirect to %s", url)
+            log.debug("redirect to %s", redact(url))
         raise requests.TooManyRedirects(f"more than {self.MAX_REDIRECTS} redirects from {origin}")
 
     def request(self, method: str, url: str, headers: Optional[Mapping[str, str]] = None,
@@ -168,7 +204,7 @@ class HttpClient:
                 if last:
                     raise
                 wait = self.policy.backoff_s(attempt)
-                log.info("%s %s: %s; retry %d in %.1f s", method, url, type(exc).__name__, attempt, wait)
+                log.info("%s %s: %s; retry %d in %.1f s", method, redact(url), type(exc).__name__, attempt, wait)
                 self.sleep(wait)
                 continue
             self._observe(response)
@@ -183,7 +219,7 @@ class HttpClient:
                     raise RetriesExhausted(response, attempt)
                 wait = max(wait, retry_after)
             response.close()
-            log.info("%s %s: HTTP %d; retry %d in %.1f s", method, url, response.status_code, attempt, wait)
+            log.info("%s %s: HTTP %d; retry %d in %.1f s", method, redact(url), response.status_code, attempt, wait)
             if response.status_code == 429:  # rate limited: every worker of this client pauses, not just us
                 with self._lock:
                     self._pause_until = max(self._pause_until, time.monotonic() + wait)

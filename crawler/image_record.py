@@ -5,8 +5,12 @@ import json
 import time
 from typing import Optional
 
+from crawler.errors import NotAnImage, error_class_of
 from crawler.manifest import ImageIndex, ImageManifest, Platform
 from common.records import CrawlRecord, LayerRef
+from crawler.redact import redact
+
+MAX_ERROR_MESSAGE_CHARS = 2000  # a registry's error text is data; a record line stays small
 
 
 def platform_of_config(raw_config: bytes) -> Optional[str]:
@@ -32,13 +36,15 @@ def image_record(*, registry: str, repository: str, tag: str, source: str, image
                  started_at: float, platform: Optional[str] = None, index: Optional[ImageIndex] = None,
                  error: Optional[BaseException] = None, ratelimit=None,
                  metadata: Optional[dict] = None) -> CrawlRecord:
-    """A record for one image: ``ok`` without ``error``, else ``error`` with its class and message."""
+    """A record for one image: ``ok`` without ``error``; ``not_an_image`` for an artifact or attestation
+    (its media types in the record); else ``error`` with its class and (redacted, capped) message."""
     sizes = [d.size_bytes for d in image.layers] if image else []
+    status = "ok" if error is None else "not_an_image" if isinstance(error, NotAnImage) else "error"
     return CrawlRecord(
-        registry=registry,
+        registry=redact(registry),
         repository=repository,
         tag=tag,
-        status="error" if error is not None else "ok",
+        status=status,
         source=source,
         platform=platform,
         manifest_digest=str(image.digest) if image else None,
@@ -49,8 +55,8 @@ def image_record(*, registry: str, repository: str, tag: str, source: str, image
         config_media_type=image.config.media_type if image and image.config else None,
         layers=layer_refs(image) if image else (),
         compressed_bytes=sum(sizes) if image and all(s is not None for s in sizes) else None,
-        error_class=type(error).__name__ if error is not None else None,
-        error_message=(str(error) or repr(error)) if error is not None else None,
+        error_class=error_class_of(error) if error is not None else None,
+        error_message=redact(str(error) or repr(error))[:MAX_ERROR_MESSAGE_CHARS] if error is not None else None,
         started_at=started_at,
         finished_at=time.time(),
         ratelimit_limit=getattr(ratelimit, "limit", None),

@@ -25,6 +25,7 @@ from common.errors import CrawlError
 from common import mediatypes as mt
 from crawler.blobs import BlobLedger
 from common.digest import Digest
+from crawler.errors import ImageError, NotAnImage
 from crawler.manifest import Descriptor, ImageIndex, ImageManifest, Platform, parse_manifest, select_platforms
 from common.records import CrawlRecord, RecordLog
 from crawler.reference import InvalidReference, parse_reference
@@ -33,6 +34,7 @@ from common.storage import CHUNK, BlobStore
 
 log = logging.getLogger(__name__)
 
+MAX_LINK_DEPTH = 8  # links followed inside a docker-save archive before it counts as a cycle
 REF_NAME = "org.opencontainers.image.ref.name"
 CONTAINERD_NAME = "io.containerd.image.name"
 
@@ -91,7 +93,7 @@ class LocalImporter:
                 raise
             return writer.written
 
-        self.ledger.ensure(digest, fetch)
+        self.ledger.ensure(digest, fetch, size)
 
     @staticmethod
     def _hash_member(opener: Opener, path: str) -> tuple[Digest, int]:
@@ -162,7 +164,10 @@ class LocalImporter:
                       started: float, paths: Optional[dict] = None) -> CrawlRecord:
         """Copy config and layers; ``paths`` maps digests to archive paths when they are not ``blobs/sha256/<hex>``."""
         error = None
-        for blob in image.blobs():
+        reason = image.not_an_image()
+        if reason:  # an artifact or attestation in a layout: recorded, nothing copied
+            error = NotAnImage(f"{image.media_type} {image.digest} is not an image: {reason}")
+        for blob in image.blobs() if error is None else ():
             if blob.foreign:
                 continue
             try:
@@ -191,6 +196,19 @@ class LocalImporter:
         return ImportResult(tuple(self._import_layout(opener, "oci-layout", "oci-layout", repo, index_doc)))
 
     # -- docker save archives --------------------------------------------------------------------
+    def import_docker_archive_recorded(self, path: str) -> ImportResult:
+        """``import_docker_archive``, with an archive that cannot be read at all recorded as one
+        ``image_error`` item (repository: the archive's name) instead of raised."""
+        started = time.time()
+        try:
+            return self.import_docker_archive(path)
+        except (LocalSourceError, ImageError, OSError, tarfile.TarError, ValueError, KeyError, TypeError,
+                AttributeError) as exc:
+            error = exc if isinstance(exc, ImageError) else ImageError(f"{path}: {type(exc).__name__}: {exc}")
+            return ImportResult((self._emit(image_record(
+                registry="docker-archive", repository=os.path.basename(path), tag="", source="docker-archive",
+                image=None, started_at=started, error=error)),))
+
     def import_docker_archive(self, path: str, source: str = "docker-archive",
                               registry: str = "docker-archive") -> ImportResult:
         """Every image in a ``docker save`` tarball (legacy or Docker 25+ OCI-based format)."""
@@ -199,13 +217,11 @@ class LocalImporter:
         except (OSError, tarfile.TarError) as exc:
             raise LocalSourceError(f"{path} is not a tar archive: {exc}") from exc
         with tf:
-            names = {m.name.lstrip("./"): m for m in tf.getmembers() if m.isfile()}
+            members = {_member_path(m.name): m for m in tf.getmembers()}
+            names = {n for n, m in members.items() if m.isfile() or m.issym() or m.islnk()}
 
             def opener(inner: str) -> BinaryIO:
-                member = names.get(inner.lstrip("./"))
-                if member is None:
-                    raise LocalSourceError(f"{path}: no {inner} in the archive")
-                return tf.extractfile(member)
+                return tf.extractfile(_resolve(members, inner, path))
 
             def load(inner: str):
                 with opener(inner) as fh:
@@ -218,9 +234,17 @@ class LocalImporter:
             if "manifest.json" not in names:
                 raise LocalSourceError(f"{path}: neither manifest.json nor an index.json listing manifests")
             records = []
-            for entry in load("manifest.json"):
-                records += self._import_save_entry(opener, entry, source, registry)
+            entries = load("manifest.json")
+            if not isinstance(entries, list):
+                raise ImageError(f"{path}: manifest.json is not a list of images")
+            for entry in entries:
+                records += self._import_save_entry_checked(opener, entry, source, registry)
             return ImportResult(tuple(records))
+
+    def _import_save_entry_checked(self, opener: Opener, entry: object, source: str, registry: str) -> list[CrawlRecord]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("Config"), str):
+            raise ImageError(f"manifest.json entry is not an image: {entry!r}"[:300])
+        return self._import_save_entry(opener, entry, source, registry)
 
     def _import_save_entry(self, opener: Opener, entry: dict, source: str, registry: str) -> list[CrawlRecord]:
         started = time.time()
@@ -274,3 +298,35 @@ class LocalImporter:
             return ImportResult(tuple(records))
         finally:
             client.close()
+
+
+def _member_path(name: str) -> str:
+    """An archive member's name without ``./`` or leading ``/``, normalised (``a/./b`` -> ``a/b``)."""
+    return os.path.normpath("/" + name).lstrip("/")
+
+
+def _resolve(members: dict, inner: str, archive: str) -> tarfile.TarInfo:
+    """The regular-file member ``inner`` names, following symlinks and hard links inside the archive.
+
+    ``docker save`` writes a shared layer once and links the other images' ``<id>/layer.tar`` to it.
+    A link out of the archive (absolute, or ``..`` past its root) or more than ``MAX_LINK_DEPTH``
+    links in a row (a cycle) is an ``ImageError``.
+    """
+    name = _member_path(inner)
+    for _ in range(MAX_LINK_DEPTH + 1):
+        member = members.get(name)
+        if member is None:
+            raise LocalSourceError(f"{archive}: no {inner} in the archive")
+        if member.isfile():
+            return member
+        if not (member.issym() or member.islnk()):
+            raise ImageError(f"{archive}: {inner} is not a file")
+        target = member.linkname
+        if target.startswith("/"):
+            raise ImageError(f"{archive}: {name} links outside the archive ({target})")
+        joined = os.path.join(os.path.dirname(name), target) if member.issym() else target
+        normal = os.path.normpath(joined)
+        if normal == ".." or normal.startswith("../"):
+            raise ImageError(f"{archive}: {name} links outside the archive ({target})")
+        name = _member_path(normal)
+    raise ImageError(f"{archive}: {inner}: more than {MAX_LINK_DEPTH} links in a row (a link cycle)")

@@ -16,7 +16,9 @@ from common.digest import Digest
 
 
 class ManifestError(CrawlError, ValueError):
-    """Bytes that are not a manifest we understand."""
+    """Bytes that are not a manifest we understand (bad JSON, wrong field types, unknown manifest type)."""
+
+    error_class = "manifest_error"
 
 
 @dataclass(frozen=True, order=True)
@@ -73,19 +75,51 @@ class Descriptor:
         return dict(self.annotations).get(key)
 
     @classmethod
-    def from_json(cls, raw: dict, default_media_type: str = "") -> "Descriptor":
-        """A descriptor from manifest JSON; ``ManifestError`` when it is malformed."""
+    def from_json(cls, raw: object, default_media_type: str = "") -> "Descriptor":
+        """A descriptor from manifest JSON, every field checked by type; ``ManifestError`` when malformed.
+
+        ``size`` must be a non-negative integer (not a string, a fraction, -1 or a bool): it is what
+        the blob is checked against and what ``compressed_bytes`` sums.
+        """
+        if not isinstance(raw, dict):
+            raise ManifestError(f"descriptor is not an object: {_short(raw)}")
+        media_type = raw.get("mediaType", default_media_type) or default_media_type
+        size = raw.get("size")
+        urls = raw.get("urls") or []
+        annotations = raw.get("annotations") or {}
+        platform = raw.get("platform")
+        if not isinstance(media_type, str):
+            raise ManifestError(f"descriptor mediaType is not a string: {_short(raw)}")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+            raise ManifestError(f"descriptor size must be a non-negative integer, got {size!r}")
+        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            raise ManifestError(f"descriptor urls must be a list of strings: {_short(raw)}")
+        if not isinstance(annotations, dict) or not all(isinstance(v, str) for v in annotations.values()):
+            raise ManifestError(f"descriptor annotations must map strings to strings: {_short(raw)}")
+        if platform is not None and not (isinstance(platform, dict)
+                                         and all(isinstance(platform.get(k, ""), str)
+                                                 for k in ("os", "architecture", "variant"))):
+            raise ManifestError(f"descriptor platform is not an os/architecture object: {_short(raw)}")
         try:
-            return cls(
-                media_type=raw.get("mediaType") or default_media_type,
-                digest=Digest.parse(raw["digest"]),
-                size_bytes=raw.get("size"),
-                urls=tuple(raw.get("urls") or ()),
-                platform=Platform.from_json(raw.get("platform")),
-                annotations=tuple(sorted((raw.get("annotations") or {}).items())),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ManifestError(f"bad descriptor {raw!r}: {exc}") from exc
+            return cls(media_type=media_type, digest=Digest.parse(raw.get("digest")), size_bytes=size,
+                       urls=tuple(urls), platform=Platform.from_json(platform),
+                       annotations=tuple(sorted(annotations.items())))
+        except ValueError as exc:
+            raise ManifestError(f"bad descriptor {_short(raw)}: {exc}") from exc
+
+
+def _short(value: object, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _list_field(doc: dict, key: str) -> list:
+    value = doc.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ManifestError(f"manifest {key!r} is a {type(value).__name__}, not a list")
+    return value
 
 
 @dataclass(frozen=True)
@@ -97,6 +131,21 @@ class ImageManifest:
     media_type: str
     config: Optional[Descriptor]
     layers: tuple[Descriptor, ...]
+    artifact_type: Optional[str] = None  # OCI 1.1 ``artifactType``: set only on artifacts
+
+    def not_an_image(self) -> Optional[str]:
+        """Why this manifest is an artifact or attestation rather than an image (None for an image).
+
+        The image-spec: a config that is not an image config, or layers of unknown media types, are
+        not an image (Helm charts, in-toto attestations, signatures). Such a manifest is recorded with
+        its media types and never downloaded or scanned.
+        """
+        if self.artifact_type:
+            return f"artifactType {self.artifact_type}"
+        if self.config is not None and self.config.media_type not in mt.CONFIG_TYPES:
+            return f"config media type {self.config.media_type or '(none)'}"
+        unknown = sorted({d.media_type for d in self.layers if d.media_type not in mt.LAYER_TYPES})
+        return f"layer media types {', '.join(unknown)}" if unknown else None
 
     def blobs(self) -> tuple[Descriptor, ...]:
         """Config then layers: every blob the image needs (foreign layers included; callers skip them)."""
@@ -170,22 +219,27 @@ def parse_manifest(raw: bytes, content_type: Optional[str] = None) -> Manifest:
     if not isinstance(doc, dict):
         raise ManifestError("manifest is not a JSON object")
     media_type = _media_type_of(doc, content_type)
+    if not isinstance(media_type, str):
+        raise ManifestError(f"manifest mediaType is not a string: {_short(media_type)}")
     if media_type in mt.SCHEMA1_TYPES:
-        layers = tuple(
-            Descriptor(mt.SCHEMA1_LAYER, Digest.parse(entry["blobSum"]), None)
-            for entry in reversed(doc.get("fsLayers", []))
-        )
-        return ImageManifest(raw, schema1_digest(raw), media_type, None, layers)
+        try:
+            layers = tuple(Descriptor(mt.SCHEMA1_LAYER, Digest.parse(entry["blobSum"]), None)
+                           for entry in reversed(_list_field(doc, "fsLayers")))
+            return ImageManifest(raw, schema1_digest(raw), media_type, None, layers)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ManifestError(f"bad schema1 manifest: {type(exc).__name__}: {exc}") from exc
     digest = Digest.of_bytes(raw)
     if media_type in mt.INDEX_TYPES:
-        manifests = tuple(Descriptor.from_json(m) for m in doc.get("manifests", []))
+        manifests = tuple(Descriptor.from_json(m) for m in _list_field(doc, "manifests"))
         return ImageIndex(raw, digest, media_type, manifests)
     if media_type in mt.IMAGE_TYPES or "layers" in doc:
         if "config" not in doc:
             raise ManifestError(f"{media_type} without config")
         config = Descriptor.from_json(doc["config"])
-        layers = tuple(Descriptor.from_json(layer) for layer in doc.get("layers", []))
-        return ImageManifest(raw, digest, media_type, config, layers)
+        layers = tuple(Descriptor.from_json(layer) for layer in _list_field(doc, "layers"))
+        artifact_type = doc.get("artifactType")
+        return ImageManifest(raw, digest, media_type, config, layers,
+                             artifact_type if isinstance(artifact_type, str) else None)
     raise ManifestError(f"unsupported manifest media type {media_type!r}")
 
 

@@ -9,19 +9,47 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from common.errors import CrawlError
+from common.digest import Digest, DigestError
+from crawler.errors import InvalidName
 
 DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
 DOCKER_HUB_REGISTRY = "registry-1.docker.io"
 DEFAULT_TAG = "latest"
 
-# distribution/reference grammar, simplified: lowercase path components separated by '/'.
-_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+# distribution-spec grammar: lowercase path components separated by '/', tags [\w][\w.-]{0,127}.
+# ASCII only and matched with fullmatch ("$" would let a trailing newline into a URL).
+_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*", re.ASCII)
+_TAG = re.compile(r"[\w][\w.-]{0,127}", re.ASCII)
+MAX_REPOSITORY_CHARS = 255  # distribution/reference's NameTotalLengthMax
 
 
-class InvalidReference(CrawlError, ValueError):
+class InvalidReference(InvalidName):
     """A repository name or image reference that the registry grammar rejects."""
+
+
+def check_repository(name: object) -> str:
+    """``name`` if it is a valid repository path (every component per the grammar), else ``InvalidReference``."""
+    if not isinstance(name, str) or not name or len(name) > MAX_REPOSITORY_CHARS \
+            or not all(_COMPONENT.fullmatch(part) for part in name.split("/")):
+        raise InvalidReference(f"invalid repository name: {name!r}")
+    return name
+
+
+def check_tag(tag: object) -> str:
+    """``tag`` if it matches ``[\\w][\\w.-]{0,127}``, else ``InvalidReference``."""
+    if not isinstance(tag, str) or not _TAG.fullmatch(tag):
+        raise InvalidReference(f"invalid tag: {tag!r}")
+    return tag
+
+
+def check_manifest_reference(reference: object) -> str:
+    """A tag or a ``sha256:<64 hex>`` digest: what may follow ``/manifests/`` in a URL."""
+    if isinstance(reference, str) and ":" in reference:
+        try:
+            return str(Digest.parse(reference))
+        except DigestError as exc:
+            raise InvalidReference(f"invalid digest: {reference!r}") from exc
+    return check_tag(reference)
 
 
 def normalize_registry(host: str) -> str:
@@ -40,9 +68,7 @@ def is_docker_hub(host: str) -> bool:
 
 def normalize_repository(registry: str, name: str) -> str:
     """Validate ``name`` and add the implicit ``library/`` for one-component Docker Hub names."""
-    name = name.strip().strip("/")
-    if not name or not all(_COMPONENT.match(part) for part in name.split("/")):
-        raise InvalidReference(f"invalid repository name: {name!r}")
+    name = check_repository(name.strip().strip("/"))
     if is_docker_hub(registry) and "/" not in name:
         name = f"library/{name}"
     return name
@@ -81,8 +107,10 @@ def parse_reference(text: str, default_registry: str = DOCKER_HUB_REGISTRY) -> R
     digest = None
     if "@" in rest:
         rest, digest = rest.split("@", 1)
-        if not digest.startswith("sha256:"):
-            raise InvalidReference(f"unsupported digest in {text!r}")
+        try:
+            digest = str(Digest.parse(digest))
+        except DigestError as exc:
+            raise InvalidReference(f"invalid digest in {text!r}: {exc}") from exc
     first, sep, remainder = rest.partition("/")
     if sep and _looks_like_host(first):
         registry, rest = first, remainder
@@ -92,7 +120,7 @@ def parse_reference(text: str, default_registry: str = DOCKER_HUB_REGISTRY) -> R
     name, colon, maybe_tag = rest.rpartition(":")
     if colon and "/" not in maybe_tag:
         rest, tag = name, maybe_tag
-        if not _TAG.match(tag):
+        if not _TAG.fullmatch(tag):
             raise InvalidReference(f"invalid tag {tag!r} in {text!r}")
     registry = normalize_registry(registry)
     return Reference(registry, normalize_repository(registry, rest), tag, digest)

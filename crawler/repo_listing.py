@@ -6,14 +6,15 @@ Docker Hub offers no way to list everything; these are the documented ways to en
 """
 from __future__ import annotations
 
+import json
 import logging
 from typing import Iterator, Optional
 from urllib.parse import urlencode, urljoin
 
 from common.errors import CrawlError
 from crawler.targets import RepoTarget, parse_target
-from crawler.http import HttpClient
-from crawler.reference import DOCKER_HUB_REGISTRY, normalize_repository
+from crawler.http import HttpClient, read_capped
+from crawler.reference import DOCKER_HUB_REGISTRY, InvalidReference, normalize_repository
 from crawler.registry import RegistryClient
 
 log = logging.getLogger(__name__)
@@ -29,11 +30,26 @@ class SourceError(CrawlError):
     """A listing API answered with an error."""
 
 
+MAX_HUB_PAGE_BYTES = 16 << 20  # one page of 100 listing results is ~100 KB
+
+
 def _get_json(http: HttpClient, url: str) -> dict:
-    response = http.request("GET", url, headers={"Accept": "application/json"})
+    response = http.request("GET", url, headers={"Accept": "application/json"}, stream=True)
     if response.status_code != 200:
+        response.close()
         raise SourceError(f"GET {url}: HTTP {response.status_code}")
-    return response.json()
+    body = json.loads(read_capped(response, MAX_HUB_PAGE_BYTES, f"GET {url}"))
+    if not isinstance(body, dict):
+        raise SourceError(f"GET {url}: not a JSON object")
+    return body
+
+
+def _target(registry: str, name: str, metadata: dict) -> RepoTarget:
+    """A listed name, normalised; an invalid one stays as written, for the crawl to record as ``invalid_name``."""
+    try:
+        return RepoTarget(normalize_repository(registry, name), None, metadata)
+    except InvalidReference:
+        return RepoTarget(name, None, metadata)
 
 
 def hub_search(query: str, http: Optional[HttpClient] = None, api: str = DOCKER_HUB_API,
@@ -50,7 +66,7 @@ def hub_search(query: str, http: Optional[HttpClient] = None, api: str = DOCKER_
             if not name:
                 continue
             metadata = _search_metadata(item)
-            yield RepoTarget(normalize_repository(registry, name), None, metadata)
+            yield _target(registry, name if isinstance(name, str) else json.dumps(name), metadata)
             seen += 1
             if limit is not None and seen >= limit:
                 return
@@ -85,7 +101,7 @@ def hub_namespace(namespace: str, http: Optional[HttpClient] = None, api: str = 
             metadata = {k: item[k] for k in NAMESPACE_METADATA_KEYS if k in item}
             metadata["listed_by"] = "hub-namespace"
             name = f"{item.get('namespace') or namespace}/{item['name']}"
-            yield RepoTarget(normalize_repository(registry, name), None, metadata)
+            yield _target(registry, name, metadata)
         nxt = body.get("next")
         url = urljoin(url, nxt) if nxt else None
 
@@ -114,7 +130,11 @@ def catalog(client: RegistryClient, page_size: int = 100) -> Iterator[RepoTarget
 
 
 def repos_file(path: str, registry: str) -> Iterator[RepoTarget]:
-    """``name[:tag]`` per line; blank lines and ``#`` comments ignored."""
+    """``name[:tag]`` per line; blank lines and ``#`` comments ignored.
+
+    An invalid line is logged with its line number and passed on as written, so the crawl records it
+    as an ``invalid_name`` item (no request is made for it) and the lines after it are still crawled.
+    """
     with open(path, encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):
             text = line.split("#", 1)[0].strip()
@@ -123,4 +143,5 @@ def repos_file(path: str, registry: str) -> Iterator[RepoTarget]:
             try:
                 yield parse_target(text, registry, {"listed_by": "file"})
             except ValueError as exc:
-                raise SourceError(f"{path}:{number}: {exc}") from exc
+                log.warning("%s:%d: %s", path, number, exc)
+                yield RepoTarget(text, None, {"listed_by": "file", "line": number})

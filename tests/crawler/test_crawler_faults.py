@@ -102,7 +102,7 @@ def test_always_corrupted_blob_is_an_error_and_never_stored(proxy, corpus, tmp_p
     proxy.add(Fault("corrupt", match=layer["digest"], times=-1))
     summary = crawl(proxy, tmp_path)
     record = only_record(tmp_path)
-    assert summary.images_error == 1 and record.error_class == "BlobTransferError"
+    assert summary.images_error == 1 and record.error_class == "digest_mismatch"
     assert "failed verification" in record.error_message
     stored = assert_store_verifies(str(tmp_path))
     assert layer["digest"].split(":")[1] not in stored
@@ -116,7 +116,7 @@ def test_corrupted_manifest_is_rejected(proxy, tmp_path):
     record = only_record(tmp_path)
     assert record.status == "error"
     # a flipped byte either breaks the JSON or changes the digest: both are reported, nothing stored
-    assert record.error_class in ("DigestMismatch", "ManifestError")
+    assert record.error_class in ("digest_mismatch", "manifest_error")
     assert assert_store_verifies(str(tmp_path)) == set()
 
 

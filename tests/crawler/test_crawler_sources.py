@@ -85,9 +85,10 @@ def test_repos_file_parses_tags_and_comments(tmp_path):
     targets = list(repos_file(str(path), "registry-1.docker.io"))
     assert [(t.repository, t.tag) for t in targets] == [("demo/oci", None), ("demo/multi", "list"),
                                                         ("library/nginx", "1.27")]
-    path.write_text("Not A Valid Name\n")
-    with pytest.raises(SourceError, match="repos.txt:1"):
-        list(repos_file(str(path), "127.0.0.1:5000"))
+    path.write_text("Not A Valid Name\ndemo/oci\n")  # an invalid line goes on as written, to be recorded invalid_name
+    targets = list(repos_file(str(path), "127.0.0.1:5000"))
+    assert [(t.repository, t.tag, t.metadata.get("line")) for t in targets] == [
+        ("Not A Valid Name", None, 1), ("demo/oci", None, None)]
 
 
 def test_cli_repos_file_and_catalog(pushed, tmp_path):
