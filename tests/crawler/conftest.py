@@ -14,6 +14,7 @@ import pytest
 from hubscope.demo.localregistry import LocalRegistry, TokenAuthConfig, skopeo_copy
 
 from crawler_images import build_corpus
+from crawler_hostile import RewriteProxy
 from crawler_services import FaultProxy, HubStandIn, TokenServer
 from crawler_testkit import CREDS, PASSWORD, USER, require
 
@@ -94,6 +95,22 @@ def proxy(_fault_proxy):
     _fault_proxy.reset()
     yield _fault_proxy
     _fault_proxy.reset()
+
+
+@pytest.fixture(scope="session")
+def _rewrite_proxy(pushed):
+    proxy = RewriteProxy(pushed.host).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def rewrite(_rewrite_proxy):
+    """The rewriting proxy in front of the anonymous registry (every fixture image pushed), no rules, empty log."""
+    _rewrite_proxy.rules.clear()
+    _rewrite_proxy.seen.clear()
+    yield _rewrite_proxy
+    _rewrite_proxy.rules.clear()
 
 
 @pytest.fixture(scope="session")

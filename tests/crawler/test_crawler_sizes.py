@@ -11,7 +11,7 @@ import pytest
 from crawler.crawl import CrawlOptions, RepoTarget, run_crawl
 from common.records import latest_records
 
-from crawler_hostile import (OCI_CONFIG, OCI_LAYER_GZIP, Canned, RewriteProxy, descriptor, image_config,
+from crawler_hostile import (OCI_CONFIG, OCI_LAYER_GZIP, Canned, descriptor, image_config,
                              layer_tar_gz, manifest_response, oci_manifest, on_path, push_blob, put_manifest)
 from crawler_images import assert_store_verifies, real_files
 from crawler_testkit import FAST_RETRY, fast_options
@@ -32,21 +32,6 @@ def sized(registry):
         put_manifest(registry.host, repo, "latest",
                      oci_manifest(descriptor(OCI_CONFIG, config), [descriptor(OCI_LAYER_GZIP, layer, size)]))
     return {"layer": layer, "config": config, "sizes": wrong}
-
-
-@pytest.fixture(scope="module")
-def _rewrite(registry):
-    proxy = RewriteProxy(registry.host).start()
-    yield proxy
-    proxy.stop()
-
-
-@pytest.fixture
-def rewrite(_rewrite):
-    _rewrite.rules.clear()
-    _rewrite.seen.clear()
-    yield _rewrite
-    _rewrite.rules.clear()
 
 
 def crawl(url, store, *repos, **options):
@@ -194,3 +179,16 @@ def test_descriptor_size_of_the_wrong_type_is_a_manifest_error(registry, sized, 
     record = by_repo(tmp_path)["sizes/good"]
     assert (record.status, record.error_class) == ("error", "manifest_error"), what
     assert assert_store_verifies(str(tmp_path)) == set()
+
+
+def test_descriptor_media_type_is_checked_against_the_stored_blob(registry, sized, tmp_path):
+    """A manifest whose config descriptor names the layer blob: that image is media_type_mismatch; the image
+    that uses the same blob as a layer is ok, in the same crawl."""
+    layer = sized["layer"]
+    push_blob(registry.host, "sizes/mtype", layer)
+    put_manifest(registry.host, "sizes/mtype", "latest",
+                 oci_manifest(descriptor(OCI_CONFIG, layer), [descriptor(OCI_LAYER_GZIP, layer)]))
+    crawl(registry.url, tmp_path, "sizes/mtype", "sizes/good", concurrency=4)
+    records = by_repo(tmp_path)
+    assert records["sizes/mtype"].error_class == "media_type_mismatch"
+    assert records["sizes/good"].status == "ok"
