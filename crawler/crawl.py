@@ -192,7 +192,8 @@ class Crawler:
         For an index, the stored index blob says which platforms this run wants; each must have
         an ok record (so a platform that failed, or one newly asked for, is fetched again).
         """
-        ok = [r for r in self._previous.get((target.repository, tag), []) if r.status == "ok"]
+        # an artifact recorded not_an_image is done too (nothing of it is ever stored)
+        ok = [r for r in self._previous.get((target.repository, tag), []) if r.status in ("ok", "not_an_image")]
         if not ok:
             return False
         try:
@@ -217,7 +218,7 @@ class Crawler:
             done = [r for r in ok if r.index_digest is None and r.manifest_digest == str(current)][:1]
             if not done:
                 return False
-        if not all(self.store.exists(Digest.parse(d)) for r in done for d in record_blob_digests(r)):
+        if not all(self.store.exists(Digest.parse(d)) for r in done if r.status == "ok" for d in record_blob_digests(r)):
             return False
         self.tally.add("skipped", len(done))
         return True

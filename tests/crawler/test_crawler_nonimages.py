@@ -60,6 +60,8 @@ def test_artifacts_and_attestations_are_not_images(registry, artifacts, tmp_path
     assert IN_TOTO in records["art/attestation"].error_message
     assert "artifactType application/vnd.example+type" in records["art/artifact"].error_message
     assert assert_store_verifies(str(tmp_path)) == set()  # nothing downloaded: no chart to scan
+    rerun = run_crawl(registry.url, str(tmp_path), [RepoTarget(r) for r in artifacts], options=fast_options())
+    assert rerun.images_skipped == 3  # recorded once; a rerun does not fetch them again
     index = build_index(latest_records(str(tmp_path)).values(), open_store(str(tmp_path)))
     assert (index.images.num_rows, index.image_layers.num_rows, index.layers) == (0, 0, [])
 
