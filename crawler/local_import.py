@@ -23,6 +23,7 @@ from typing import BinaryIO, Callable, Iterable, Optional
 
 from common.errors import CrawlError
 from common import mediatypes as mt
+from crawler.archivelinks import member_path, resolve_member
 from crawler.blobs import BlobLedger
 from common.digest import Digest
 from crawler.errors import ImageError, NotAnImage
@@ -34,7 +35,6 @@ from common.storage import CHUNK, BlobStore
 
 log = logging.getLogger(__name__)
 
-MAX_LINK_DEPTH = 8  # links followed inside a docker-save archive before it counts as a cycle
 REF_NAME = "org.opencontainers.image.ref.name"
 CONTAINERD_NAME = "io.containerd.image.name"
 
@@ -217,11 +217,11 @@ class LocalImporter:
         except (OSError, tarfile.TarError) as exc:
             raise LocalSourceError(f"{path} is not a tar archive: {exc}") from exc
         with tf:
-            members = {_member_path(m.name): m for m in tf.getmembers()}
+            members = {member_path(m.name): m for m in tf.getmembers()}
             names = {n for n, m in members.items() if m.isfile() or m.issym() or m.islnk()}
 
             def opener(inner: str) -> BinaryIO:
-                return tf.extractfile(_resolve(members, inner, path))
+                return tf.extractfile(resolve_member(members, inner, path))
 
             def load(inner: str):
                 with opener(inner) as fh:
@@ -299,34 +299,3 @@ class LocalImporter:
         finally:
             client.close()
 
-
-def _member_path(name: str) -> str:
-    """An archive member's name without ``./`` or leading ``/``, normalised (``a/./b`` -> ``a/b``)."""
-    return os.path.normpath("/" + name).lstrip("/")
-
-
-def _resolve(members: dict, inner: str, archive: str) -> tarfile.TarInfo:
-    """The regular-file member ``inner`` names, following symlinks and hard links inside the archive.
-
-    ``docker save`` writes a shared layer once and links the other images' ``<id>/layer.tar`` to it.
-    A link out of the archive (absolute, or ``..`` past its root) or more than ``MAX_LINK_DEPTH``
-    links in a row (a cycle) is an ``ImageError``.
-    """
-    name = _member_path(inner)
-    for _ in range(MAX_LINK_DEPTH + 1):
-        member = members.get(name)
-        if member is None:
-            raise LocalSourceError(f"{archive}: no {inner} in the archive")
-        if member.isfile():
-            return member
-        if not (member.issym() or member.islnk()):
-            raise ImageError(f"{archive}: {inner} is not a file")
-        target = member.linkname
-        if target.startswith("/"):
-            raise ImageError(f"{archive}: {name} links outside the archive ({target})")
-        joined = os.path.join(os.path.dirname(name), target) if member.issym() else target
-        normal = os.path.normpath(joined)
-        if normal == ".." or normal.startswith("../"):
-            raise ImageError(f"{archive}: {name} links outside the archive ({target})")
-        name = _member_path(normal)
-    raise ImageError(f"{archive}: {inner}: more than {MAX_LINK_DEPTH} links in a row (a link cycle)")
