@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-from crawler.records import latest_records
+from common.records import latest_records
 
 from crawler_hostile import Canned, on_path
 

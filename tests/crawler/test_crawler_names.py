@@ -7,13 +7,13 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import crawl as crawl_command
+from crawler.crawl_command import crawl as crawl_command
 from crawler.crawl import CrawlOptions, Crawler, RepoTarget, run_crawl
-from crawler.records import RecordLog, latest_records
+from common.records import RecordLog, latest_records
 from crawler.reference import InvalidReference, check_manifest_reference, check_repository, check_tag
 from crawler.registry import RegistryClient
-from crawler.sources import catalog, repos_file
-from crawler.storage import open_store
+from crawler.repo_listing import catalog, repos_file
+from common.stores import open_store
 
 from crawler_hostile import Canned, on_path
 from crawler_testkit import fast_options

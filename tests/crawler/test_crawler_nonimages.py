@@ -11,11 +11,11 @@ import tarfile
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import crawl as crawl_command
+from crawler.crawl_command import crawl as crawl_command
 from crawler.crawl import RepoTarget, run_crawl
-from crawler.records import UnreadableLines, latest_records, read_records
-from crawler.storage import open_store
-from jobs.index import build_index
+from common.records import UnreadableLines, latest_records, read_records
+from common.stores import open_store
+from jobs.image_tables import build_index
 
 from crawler_hostile import (OCI_CONFIG, OCI_LAYER_GZIP, descriptor, digest_of, image_config, layer_tar_gz,
                              manifest_response, oci_manifest, on_path, push_blob, put_manifest)

@@ -13,7 +13,7 @@ import pytest
 
 from crawler.auth import Credentials, StaticCredentials
 from crawler.crawl import RepoTarget, run_crawl
-from crawler.records import latest_records
+from common.records import latest_records
 
 from crawler_hostile import Canned, RewriteProxy
 from crawler_testkit import PASSWORD, USER, fast_options
@@ -26,8 +26,7 @@ FORMS = {  # every way the secret could appear
 
 
 def hubscope(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    script = os.path.join(os.path.dirname(sys.executable), "hubscope")
-    return subprocess.run([script, *args], capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([sys.executable, "-m", "hubscope.cli", *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
 
 
