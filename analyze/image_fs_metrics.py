@@ -3,6 +3,11 @@
 Both metrics need one image's entries in layer and tar order, so the rows of each image are grouped
 (``groupBy(image).applyInPandas``) and handed to the pure functions in ``analyze.waste`` and
 ``analyze.finalfs``; Spark distributes the images, the definitions stay in one testable place.
+
+An image's layers come from ``image_layers``, never from the file rows: a layer without entries (an
+empty tar) is still a layer, so layer 0 stays layer 0 for dive's user size and the layer count
+holds every layer. An image with a layer the scan did not read ``ok`` gets no row: its filesystem
+is not known.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from pyspark.sql import functions as F
 
 from analyze.entries import Entry
 from analyze.finalfs import final_fs
+from analyze.populations import ok_layers
 from analyze.waste import dive_waste
 
 log = logging.getLogger(__name__)
@@ -30,6 +36,7 @@ IMAGE_FS_SCHEMA = (
 
 
 def _layers_of(group: pd.DataFrame) -> list[list[Entry]]:
+    """Every layer of the image in order; a layer without entries has one row with a null path."""
     group = group.sort_values(["layer_index", "entry_index"])
     layers: list[list[Entry]] = []
     for _, rows in group.groupby("layer_index", sort=True):
@@ -37,6 +44,7 @@ def _layers_of(group: pd.DataFrame) -> list[list[Entry]]:
             [
                 Entry(p, t, int(s) if pd.notna(s) else 0, c if isinstance(c, str) else None)
                 for p, t, s, c in zip(rows["path"], rows["type"], rows["size_bytes"], rows["content_sha256"])
+                if isinstance(p, str)
             ]
         )
     return layers
@@ -75,13 +83,14 @@ def image_fs_row(group: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([row])
 
 
-def image_fs(files: DataFrame, image_layers: DataFrame) -> DataFrame:
-    """One row per image: dive waste, final-filesystem duplicates, path-visible package counts.
-
-    An image whose layers have no file rows (all failed) gets no row.
-    """
-    entries = files.select("layer_digest", "entry_index", "path", "type", "size_bytes", "content_sha256").join(
-        image_layers.select("image_digest", "layer_index", "layer_digest"), "layer_digest"
+def image_fs(files: DataFrame, image_layers: DataFrame, layers: DataFrame) -> DataFrame:
+    """One row per image whose every layer scanned ``ok``: dive waste, final-filesystem duplicates,
+    path-visible package counts."""
+    refs = image_layers.select("image_digest", "layer_index", "layer_digest")
+    unread = refs.join(ok_layers(layers).select("layer_digest"), "layer_digest", "left_anti").select("image_digest")
+    refs = refs.join(unread.distinct(), "image_digest", "left_anti")
+    entries = refs.join(
+        files.select("layer_digest", "entry_index", "path", "type", "size_bytes", "content_sha256"), "layer_digest", "left"
     )
     return entries.groupBy("image_digest").applyInPandas(image_fs_row, IMAGE_FS_SCHEMA)
 

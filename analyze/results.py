@@ -39,7 +39,7 @@ def compute_results(
     fl, ly, il, im = tables["files"], tables["layers"], tables["image_layers"], tables["images"]
     unique = weighted_files(fl, ly, il, LAYER_BLOBS).cache()
     sizes = images.image_sizes(im, il, ly)
-    fs = imagefs.image_fs(fl, il).cache()
+    fs = imagefs.image_fs(fl, il, ly).cache()
     redundancy = sharing.cross_image_redundancy(fl, il)
     per_image_dedup = dedup.dedup_per_image(fl, il).select(
         "image_digest", F.col("dedup_count").alias("image_dedup_count"), F.col("dedup_capacity").alias("image_dedup_capacity")

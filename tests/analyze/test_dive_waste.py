@@ -92,7 +92,7 @@ def test_corpus_images_by_hand(spark, corpus):
     from analyze.image_fs_metrics import image_fs, inefficient_paths
     from analyze_corpus import I1, I2
 
-    rows = {r.image_digest: r for r in image_fs(corpus["files"], corpus["image_layers"]).collect()}
+    rows = {r.image_digest: r for r in image_fs(corpus["files"], corpus["image_layers"], corpus["layers"]).collect()}
     # I2 = [L1, L3]: /bin/sh 100 then whited out -> waste 100; min 140, cumulative 240; user 130.
     assert rows[I2].wasted_bytes == 100
     assert rows[I2].efficiency == pytest.approx(140 / 240)
@@ -102,7 +102,7 @@ def test_corpus_images_by_hand(spark, corpus):
     assert rows[I1].wasted_bytes == 10
     assert rows[I1].efficiency == pytest.approx(130 / 135)
     assert rows[I1].wasted_user_percent == pytest.approx(10 / 25)
-    paths = {(r.image_digest, r.path): (r["count"], r.bytes) for r in inefficient_paths(image_fs(corpus["files"], corpus["image_layers"])).collect()}
+    paths = {(r.image_digest, r.path): (r["count"], r.bytes) for r in inefficient_paths(image_fs(corpus["files"], corpus["image_layers"], corpus["layers"])).collect()}
     assert paths == {(I1, "/etc/passwd"): (2, 10), (I2, "/bin/sh"): (2, 100)}
 
 
@@ -113,3 +113,63 @@ def test_hardlink_has_header_size_zero():
     assert result.image_bytes == 80 and result.user_bytes == 40
     assert result.wasted_bytes == 40
     assert result.efficiency == pytest.approx(40 / 80)
+
+
+def _tar(members: dict) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_empty_layer_keeps_its_index_for_user_size(spark):
+    """Layer 0 an empty tar (1024 zero bytes), layer 1 a.txt (100 B) + b.txt (50 B), layer 2 a.txt (100 B).
+
+    dive: size 100 + 50 + 100 = 250, user = 250 - layer 0's 0 = 250; /a.txt is in two layers, its
+    cumulative 200 is waste; wasted/user = 200/250 = 0.8; efficiency = (100 + 50) / (200 + 50) = 0.6.
+    """
+    import hashlib
+    import io
+
+    from analyze.imagefs import image_fs
+    from analyze.images import image_sizes
+    from analyze.tables import frame
+    from jobs.scanner import scan_layer
+
+    blobs = [bytes(1024), _tar({"a.txt": b"a" * 100, "b.txt": b"b" * 50}), _tar({"a.txt": b"x" * 100})]
+    image = "sha256:" + "9" * 64
+    layers, files, refs = [], [], []
+    for index, blob in enumerate(blobs):
+        digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+        result = scan_layer(io.BytesIO(blob), digest, media_type="application/vnd.oci.image.layer.v1.tar")
+        assert result.ok
+        layers.append(result.layer)
+        files += result.files.to_pylist()
+        refs.append({"image_digest": image, "layer_index": index, "layer_digest": digest, "compressed_bytes": len(blob)})
+    assert (layers[0]["entry_count"], layers[0]["flags"]) == (0, [])
+    tables = {"files": frame(spark, "files", files), "layers": frame(spark, "layers", layers),
+              "image_layers": frame(spark, "image_layers", refs)}
+    [row] = image_fs(tables["files"], tables["image_layers"], tables["layers"]).collect()
+    assert (row.layers, row.image_bytes, row.user_bytes, row.wasted_bytes) == (3, 250, 250, 200)
+    assert row.wasted_user_percent == pytest.approx(0.8)
+    assert row.efficiency == pytest.approx(0.6)
+    images = frame(spark, "images", [{"image_digest": image, "repository": "demo/empty-base"}])
+    [size] = image_sizes(images, tables["image_layers"], tables["layers"]).collect()
+    assert (size.layer_count, size.file_count) == (3, 3)
+
+
+def test_image_with_an_unread_layer_has_no_filesystem_row(spark):
+    from analyze.imagefs import image_fs
+    from analyze.tables import frame
+
+    ok, bad, image = "sha256:" + "1" * 64, "sha256:" + "2" * 64, "sha256:" + "3" * 64
+    files = frame(spark, "files", [{"layer_digest": ok, "entry_index": 0, "path": "/a", "type": "reg", "size_bytes": 1}])
+    layers = frame(spark, "layers", [{"layer_digest": ok, "status": "ok"}, {"layer_digest": bad, "status": "error"}])
+    refs = frame(spark, "image_layers", [{"image_digest": image, "layer_index": i, "layer_digest": d} for i, d in enumerate((ok, bad))])
+    assert image_fs(files, refs, layers).count() == 0

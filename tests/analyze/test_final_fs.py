@@ -46,7 +46,7 @@ def test_corpus_final_filesystems(spark, corpus):
     from analyze.image_fs_metrics import image_fs
     from analyze_corpus import I1, I2
 
-    rows = {r.image_digest: r for r in image_fs(corpus["files"], corpus["image_layers"]).collect()}
+    rows = {r.image_digest: r for r in image_fs(corpus["files"], corpus["image_layers"], corpus["layers"]).collect()}
     # I1: /bin/sh A100, /etc/passwd B5, /etc/hosts B5, /app/main.py C20 -> one duplicate of B (5 bytes).
     assert (rows[I1].final_files, rows[I1].final_bytes, rows[I1].duplicate_files, rows[I1].duplicate_bytes) == (4, 130, 1, 5)
     # I2: /bin/sh deleted; /lib/x.so A100, B5, B5, D30 -> 4 files, 140 bytes, one duplicate (5 bytes).
