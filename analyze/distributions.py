@@ -2,8 +2,13 @@
 
 A CDF over billions of rows is shipped as quantiles on a fixed probability grid (101 points by
 default) rather than as the rows themselves: the figure needs only the curve, and the table stays
-a few kilobytes at any scale. ``percentile_approx`` returns an element of the column (exact for
-small inputs, rank error ``1/accuracy`` at scale).
+a few kilobytes at any scale.
+
+Reported numbers (``percentiles``, ``quantile``) are exact with linear interpolation between the two
+nearest ranks (numpy's and pandas' default), so a median of an even count is the mean of the two
+middle values; Spark's exact ``percentile`` keeps a count per distinct value. CDF curves use
+``percentile_approx`` (an element of the column, rank error ``1/accuracy``), which is cheap at any
+scale and changes nothing a figure can show.
 """
 from __future__ import annotations
 
@@ -19,9 +24,20 @@ ACCURACY = 100_000
 def percentiles(
     df: DataFrame, columns: Sequence[str], probs: Sequence[float] = DEFAULT_PROBS, group: Optional[str] = None
 ) -> DataFrame:
-    """Long table ``[group,] metric, p, value``: the ``p`` quantile of each column (nulls ignored)."""
-    probs = list(probs)
-    aggs = [F.percentile_approx(F.col(c).cast("double"), probs, ACCURACY).alias(c) for c in columns]
+    """Long table ``[group,] metric, p, value``: the exact ``p`` quantile of each column (nulls ignored)."""
+    return _quantile_table(df, columns, list(probs), group, exact=True)
+
+
+def quantile(column: str, p: float) -> F.Column:
+    """The exact ``p`` quantile of ``column`` with linear interpolation (an aggregate; nulls ignored)."""
+    return F.percentile(F.col(column).cast("double"), p)
+
+
+def _quantile_table(df: DataFrame, columns: Sequence[str], probs: list[float], group: Optional[str], exact: bool) -> DataFrame:
+    if exact:
+        aggs = [F.percentile(F.col(c).cast("double"), probs).alias(c) for c in columns]
+    else:
+        aggs = [F.percentile_approx(F.col(c).cast("double"), probs, ACCURACY).alias(c) for c in columns]
     grouped = df.groupBy(group).agg(*aggs) if group else df.agg(*aggs)
     keys = [group] if group else []
     stacked = grouped.select(
@@ -36,9 +52,9 @@ def percentiles(
 
 
 def cdf(df: DataFrame, columns: Sequence[str], points: int = 101, group: Optional[str] = None) -> DataFrame:
-    """CDF curve data: quantiles at ``points`` evenly spaced probabilities from 0 to 1."""
+    """CDF curve data: approximate quantiles at ``points`` evenly spaced probabilities from 0 to 1."""
     grid = [i / (points - 1) for i in range(points)]
-    return percentiles(df, columns, grid, group)
+    return _quantile_table(df, columns, grid, group, exact=False)
 
 
 def moments(df: DataFrame, columns: Sequence[str]) -> DataFrame:

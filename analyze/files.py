@@ -45,8 +45,8 @@ def size_by_type(weighted: DataFrame) -> DataFrame:
             F.count(F.lit(1)).alias("files"),
             F.sum("size_bytes").alias("bytes"),
             F.avg("size_bytes").alias("mean_bytes"),
-            F.percentile_approx("size_bytes", 0.5, distributions.ACCURACY).alias("median_bytes"),
-            F.percentile_approx("size_bytes", 0.9, distributions.ACCURACY).alias("p90_bytes"),
+            distributions.quantile("size_bytes", 0.5).alias("median_bytes"),
+            distributions.quantile("size_bytes", 0.9).alias("p90_bytes"),
         )
         .orderBy(F.desc("bytes"))
     )

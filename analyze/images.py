@@ -49,7 +49,7 @@ def pull_bucket(column: str = "pull_count") -> F.Column:
 
 def popularity_buckets(image_table: DataFrame, metrics: tuple[str, ...]) -> DataFrame:
     """``pulls, images, median_<metric>...`` per pull-count decade: size/redundancy vs popularity."""
-    aggs = [F.percentile_approx(m, 0.5, distributions.ACCURACY).alias(f"median_{m}") for m in metrics]
+    aggs = [distributions.quantile(m, 0.5).alias(f"median_{m}") for m in metrics]
     bucketed = image_table.withColumn("pulls", pull_bucket()).withColumn(
         "decade", F.when(F.col("pull_count").isNull(), F.lit(99)).otherwise(F.floor(F.log10(F.greatest("pull_count", F.lit(1)))))
     )

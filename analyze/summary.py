@@ -36,8 +36,9 @@ def _float(v: Any) -> Optional[float]:
 
 
 def _quantile(series: pd.Series, q: float) -> Optional[float]:
+    """Linear interpolation between the nearest ranks: a median of an even count is the mean of the middle two."""
     series = series.dropna()
-    return float(series.quantile(q, interpolation="lower")) if len(series) else None
+    return float(series.quantile(q, interpolation="linear")) if len(series) else None
 
 
 def _class_shares(types: pd.DataFrame) -> dict:

@@ -37,6 +37,8 @@ def test_size_by_type(spark, corpus):
     got = {r.type_class: r for r in files.size_by_type(_w(corpus)).collect()}
     assert (got["scripts"].files, got["scripts"].bytes, got["scripts"].mean_bytes) == (2, 50, 25.0)
     assert got["documents"].median_bytes == 5
+    # scripts 20 and 30: median (20 + 30) / 2, p90 20 + 0.9 * 10
+    assert (got["scripts"].median_bytes, got["scripts"].p90_bytes) == (25.0, pytest.approx(29.0))
 
 
 def test_file_size_cdf_ends_at_the_largest_file(spark, corpus):

@@ -1,6 +1,7 @@
 """Layer and image distributions, popularity relations."""
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from analyze import distributions, images, layers
@@ -12,10 +13,24 @@ def _pct(df, **where):
     return {(r.metric, r.p): r.value for r in rows if all(getattr(r, k) == v for k, v in where.items())}
 
 
-def test_percentiles_are_elements_of_the_column(spark):
+def test_percentiles_interpolate_linearly_between_ranks(spark):
     df = spark.createDataFrame([(v,) for v in (1, 2, 3, 4, 100)], "x long")
     got = _pct(distributions.percentiles(df, ["x"], [0.5, 0.9, 1.0]))
-    assert got == {("x", 0.5): 3.0, ("x", 0.9): 100.0, ("x", 1.0): 100.0}
+    # rank (5 - 1) * 0.9 = 3.6: 4 + 0.6 * (100 - 4) = 61.6
+    assert got == pytest.approx({("x", 0.5): 3.0, ("x", 0.9): 61.6, ("x", 1.0): 100.0})
+
+
+def test_median_of_an_even_count_is_the_mean_of_the_middle_two(spark):
+    """The issue's case: the lower middle (interpolation="lower") reported 112 where the median is 139."""
+    from analyze.summary import _quantile
+
+    values = (20, 112, 166, 400)
+    df = spark.createDataFrame([(v, 1000) for v in values], "x long, pull_count long")
+    got = _pct(distributions.percentiles(df, ["x"], [0.5, 0.25]))
+    assert got == {("x", 0.5): 139.0, ("x", 0.25): 89.0}  # (112 + 166) / 2; rank 0.75: 20 + 0.75 * 92
+    assert _quantile(pd.Series(values), 0.5) == 139.0
+    [bucket] = images.popularity_buckets(df, ("x",)).collect()
+    assert bucket.median_x == 139.0
 
 
 def test_cdf_has_the_requested_points(spark):
@@ -30,10 +45,11 @@ def test_layer_distributions_both_populations(spark, corpus):
     # compressed 50/10/40 -> median 40; uncompressed 2048/1024/3072 -> 2048; ratios 40.96/102.4/76.8 -> 76.8
     assert unique[("compressed_bytes", 0.5)] == 40 and unique[("uncompressed_bytes", 0.5)] == 2048
     assert unique[("compression_ratio", 0.5)] == pytest.approx(76.8)
-    assert unique[("file_count", 0.9)] == 3 and unique[("depth_max", 0.5)] == 2
-    # every reference: 50, 50, 10, 40 -> the 0.75 quantile is 50 (L1 counted twice)
+    # file counts 2, 2, 3: rank 2 * 0.9 = 1.8 -> 2 + 0.8 * 1 = 2.8
+    assert unique[("file_count", 0.9)] == pytest.approx(2.8) and unique[("depth_max", 0.5)] == 2
+    # every reference: 10, 40, 50, 50 (L1 counted twice): rank 2.25 -> 50; rank 0.75 -> 10 + 0.75 * 30 = 32.5
     refs = _pct(got, population="image_refs")
-    assert refs[("compressed_bytes", 0.75)] == 50 and refs[("compressed_bytes", 0.25)] == 10
+    assert refs[("compressed_bytes", 0.75)] == 50 and refs[("compressed_bytes", 0.25)] == 32.5
 
 
 def test_image_sizes(spark, corpus):
@@ -59,8 +75,8 @@ def test_spearman_correlation_with_ties(spark):
 def test_image_percentiles(spark, corpus):
     sizes = images.image_sizes(corpus["images"], corpus["image_layers"], corpus["layers"])
     got = _pct(images.image_distributions(sizes))
-    # two images: compressed 60 and 90, uncompressed 3072 and 5120; the median is the lower one
-    assert got[("compressed_bytes", 0.5)] == 60 and got[("uncompressed_bytes", 0.9)] == 5120
+    # two images: compressed 60 and 90 -> median (60 + 90) / 2; uncompressed 3072 and 5120 -> p90 3072 + 0.9 * 2048
+    assert got[("compressed_bytes", 0.5)] == 75 and got[("uncompressed_bytes", 0.9)] == pytest.approx(4915.2)
     assert got[("layer_count", 0.5)] == 2 and got[("file_count", 0.5)] == 5
 
 
