@@ -4,104 +4,22 @@ libmagic costs ~0.3 ms per call (two calls: description and MIME), which is more
 typical 2 KB file a hundred times over; but most files in a registry are copies of content seen
 before, so answers are cached by content digest (process-wide, so the cache outlives a Spark task
 in a reused Python worker, and machine-wide through ``jobs.typecache``). The answer for a digest
-depends only on the content, so caching never changes a result. ``classify`` is a pure function from libmagic's answers to the reference study's
-classes (``type_class``) and a finer label (``type_fine``); see ``../shared/REFERENCE.md``.
+depends only on the content, so caching never changes a result. ``jobs.taxonomy.classify`` maps
+libmagic's answers to the reference study's classes (``type_class``) and a finer ``type_fine``.
 """
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from typing import Optional
 
+from jobs.taxonomy import TYPE_CLASSES, classify  # noqa: F401 (re-exported: the typer's vocabulary)
 from jobs.typecache import BUSY, CLAIMED, SharedTypeCache, open_shared_cache
 
 HEAD_BYTES = 2048  # what libmagic sees; the study's analyzer typed extracted files, we type a head
 CACHE_ENTRIES = 1 << 20
 
 Typing = tuple  # (magic_description, magic_mime, type_class, type_fine)
-
-TYPE_CLASSES = ("executable", "bytecode", "script", "source", "document", "archive", "image", "database", "other")
-
-# Ordered rules over the lower-cased libmagic description: the first match wins. Scripts before
-# documents because libmagic says "Python script, ASCII text executable"; archives before documents
-# because "gzip compressed data" never is text.
-_RULES: tuple[tuple[str, str, str], ...] = (
-    ("other", "empty", r"^empty$"),
-    ("executable", "elf_relocatable", r"^elf .*relocatable"),
-    ("executable", "elf_shared_object", r"^elf .*shared object"),
-    ("executable", "elf_executable", r"^elf .*executable"),
-    ("executable", "elf_core", r"^elf .*core file"),
-    ("executable", "elf_other", r"^elf "),
-    ("executable", "pe", r"^pe32\+? executable|^ms-dos executable"),
-    ("executable", "coff", r"coff"),
-    ("executable", "mach_o", r"^mach-o"),
-    ("executable", "static_library", r"^current ar archive"),
-    ("executable", "library_other", r"\blibrary\b"),
-    ("bytecode", "python", r"python .*byte-compiled|^byte-compiled python"),
-    ("bytecode", "java_class", r"^compiled java class"),
-    ("bytecode", "terminfo", r"terminfo"),
-    ("bytecode", "emacs", r"emacs.*(byte-compiled|lisp)|^emacs"),
-    ("bytecode", "other_bytecode", r"byte-compiled|bytecode"),
-    ("script", "python", r"python script|python.*text executable"),
-    ("script", "shell", r"(posix shell|bourne-again shell|sh|zsh|dash|ksh|c shell) script"),
-    ("script", "ruby", r"ruby script"),
-    ("script", "node", r"node\.?js script|javascript"),
-    ("script", "perl", r"perl( \S+)* script|perl5? module"),
-    ("script", "php", r"php script"),
-    ("script", "other_script", r"script"),
-    ("source", "c", r"^c source"),
-    ("source", "cpp", r"^c\+\+ source"),
-    ("source", "other_source", r"\bsource\b"),
-    ("archive", "zip", r"^zip archive|^java archive|^jar"),
-    ("archive", "gzip", r"^gzip compressed"),
-    ("archive", "xz", r"^xz compressed"),
-    ("archive", "bzip2", r"^bzip2 compressed"),
-    ("archive", "zstd", r"^zstandard compressed"),
-    ("archive", "tar", r"tar archive"),
-    ("archive", "rpm", r"^rpm"),
-    ("archive", "deb", r"debian binary package"),
-    ("archive", "other_archive", r"archive|compressed data"),
-    ("image", "jpeg", r"^jpeg image"),
-    ("image", "png", r"^png image"),
-    ("image", "svg", r"^svg "),
-    ("image", "tiff", r"^tiff image"),
-    ("image", "gif", r"^gif image"),
-    ("image", "icon", r"icon resource|^ms windows icon"),
-    ("image", "other_image", r"\bimage data\b|\bbitmap\b|^netpbm"),
-    ("database", "berkeley_db", r"berkeley db"),
-    ("database", "sqlite", r"^sqlite"),
-    ("database", "dbase", r"dbase"),
-    ("database", "other_database", r"database"),
-    ("document", "html_xml", r"^html document|^xml |^exported sgml|\bxhtml\b"),
-    ("document", "tex", r"\btex\b|latex"),
-    ("document", "ps_pdf", r"^postscript|^pdf document"),
-    ("document", "office", r"microsoft (word|excel|powerpoint|office)|opendocument|composite document file"),
-    ("document", "json", r"^json "),
-    ("document", "text", r"\btext\b"),
-    ("other", "font", r"font"),
-    ("other", "keystore", r"keystore|certificate|pem |private key|public key"),
-    ("other", "data", r"^data$"),
-)
-_COMPILED = tuple((cls, fine, re.compile(pattern)) for cls, fine, pattern in _RULES)
-_MIME_FALLBACK = (
-    ("image/", "image", "other_image"),
-    ("text/", "document", "text"),
-)
-
-
-def classify(description: Optional[str], mime: Optional[str]) -> tuple[Optional[str], Optional[str]]:
-    """The taxonomy class and finer label for libmagic's answers; ``(None, None)`` if untyped."""
-    if description is None:
-        return None, None
-    lowered = description.lower()
-    for cls, fine, pattern in _COMPILED:
-        if pattern.search(lowered):
-            return cls, fine
-    for prefix, cls, fine in _MIME_FALLBACK:
-        if mime and mime.startswith(prefix):
-            return cls, fine
-    return "other", "other"
 
 
 class FileTyper:

@@ -36,7 +36,7 @@ from jobs_layerkit import gz, member, rows, scan, sha, tar_of
     ("SQLite 3.x database, last written using SQLite version 3040001", "application/vnd.sqlite3", ("database", "sqlite")),
     ("Berkeley DB (Hash, version 9, native byte-order)", "application/x-dbm", ("database", "berkeley_db")),
     ("TrueType Font data, 18 tables", "font/sfnt", ("other", "font")),
-    ("empty", "inode/x-empty", ("other", "empty")),
+    ("empty", "inode/x-empty", ("empty", "empty")),
     ("data", "application/octet-stream", ("other", "data")),
     ("something nobody has seen", "application/octet-stream", ("other", "other")),
     (None, None, (None, None)),
@@ -55,7 +55,7 @@ def test_libmagic_is_called_once_per_unique_digest():
     got = rows(result, "path", "content_sha256", "magic_mime", "type_class", "type_fine")
     assert got[0] == ("/copy0.sh", sha(script), "text/x-shellscript", "script", "shell")
     assert got[1:5] == [(f"/copy{i}.sh", sha(script), "text/x-shellscript", "script", "shell") for i in range(1, 5)]
-    assert got[5] == ("/empty", sha(b""), "application/x-empty", "other", "empty")
+    assert got[5] == ("/empty", sha(b""), "application/x-empty", "empty", "empty")
     assert got[6][3] == "executable"
     assert rows(result, "magic_description")[5] == ("empty",)
     # Cached across layers (and tasks in a reused Python worker): a second layer costs no libmagic call.
