@@ -202,10 +202,15 @@ def _loglog_bars(ax, x, y, xlabel: str, what: str) -> None:
 def fig_sharing(r: Frames) -> Optional[Figure]:
     if "layer_sharing" not in r:
         return None
-    fig, (ax1, ax2) = _fig("Layer sharing across images and content repeats", 2)
+    by_diff_id = r.get("layer_sharing_diff_id", pd.DataFrame())
+    fig, axes = _fig("Layer sharing across images and content repeats", 3 if len(by_diff_id) else 2)
+    ax1, ax2 = axes[0], axes[-1]
     s = r["layer_sharing"]
     _loglog_bars(ax1, s["images_per_layer"], s["layers"], "images using the layer (count)", "layers")
-    ax1.set_title("layer sharing histogram")
+    ax1.set_title("layer sharing histogram (by blob digest)")
+    if len(by_diff_id):
+        _loglog_bars(axes[1], by_diff_id["images_per_layer"], by_diff_id["layers"], "images using the layer (count)", "layers")
+        axes[1].set_title("layer sharing histogram (by diff_id)")
     rc = r.get("repeat_counts", pd.DataFrame())
     if len(rc):
         _loglog_bars(ax2, rc["repeat_count"], rc["digests"], "copies of a content (count)", "distinct contents")

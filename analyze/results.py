@@ -80,6 +80,7 @@ def compute_results(
         "growth_random": lambda: dedup.dedup_growth(unique, dedup.random_layer_order(unique, options.seed), options.growth_points),
         "growth_popularity": lambda: dedup.dedup_growth(unique, dedup.popularity_layer_order(il, im), options.growth_points),
         "layer_sharing": lambda: sharing.sharing_histogram(il),
+        "layer_sharing_diff_id": lambda: sharing.diff_id_sharing_histogram(il, ly),
         "layer_vs_file": lambda: sharing.layer_vs_file_savings(fl, ly, il),
         "image_waste": lambda: fs,
         "inefficient_paths": lambda: imagefs.inefficient_paths(fs),

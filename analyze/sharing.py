@@ -3,6 +3,11 @@
 Layer-level dedup is what every registry already does (a blob is stored once); file-level dedup is
 what a registry could add. Both are measured on one population, every layer of every image, so the
 two savings are comparable: ``savings = 1 - stored_bytes / referenced_bytes``.
+
+Sharing is counted two ways: by blob digest (what a registry stores) and by ``diff_id`` (what the
+layer is: the same tar gzip- and zstd-compressed is two blobs and one layer to a registry that
+deduplicates uncompressed content). A reference without a diff_id in its config takes the one the
+scan computed, and failing that its blob digest, so every reference counts once.
 """
 from __future__ import annotations
 
@@ -19,11 +24,27 @@ def layer_refcounts(image_layers: DataFrame) -> DataFrame:
 
 
 def sharing_histogram(image_layers: DataFrame) -> DataFrame:
-    """``images_per_layer, layers``: the layer sharing histogram."""
+    """``images_per_layer, layers``: the layer sharing histogram (layers by blob digest)."""
     return (
         layer_refcounts(image_layers)
         .groupBy(F.col("images").alias("images_per_layer"))
         .agg(F.count(F.lit(1)).alias("layers"))
+        .orderBy("images_per_layer")
+    )
+
+
+def diff_id_sharing_histogram(image_layers: DataFrame, layers: DataFrame) -> DataFrame:
+    """``images_per_layer, layers, blobs``: the sharing histogram with a layer identified by its diff_id;
+    ``blobs`` counts the distinct blobs (compressions) behind the layers of each bin."""
+    scanned = layers.select("layer_digest", F.col("diff_id").alias("scanned_diff_id"))
+    refs = image_layers.select("image_digest", "layer_digest", "diff_id").join(scanned, "layer_digest", "left")
+    keyed = refs.withColumn("key", F.coalesce("diff_id", "scanned_diff_id", "layer_digest"))
+    per_layer = keyed.groupBy("key").agg(
+        F.countDistinct("image_digest").alias("images"), F.countDistinct("layer_digest").alias("blobs")
+    )
+    return (
+        per_layer.groupBy(F.col("images").alias("images_per_layer"))
+        .agg(F.count(F.lit(1)).alias("layers"), F.sum("blobs").alias("blobs"))
         .orderBy("images_per_layer")
     )
 

@@ -41,6 +41,16 @@ def _quantile(series: pd.Series, q: float) -> Optional[float]:
     return float(series.quantile(q, interpolation="linear")) if len(series) else None
 
 
+def _diff_id_sharing(by_diff_id: Optional[pd.DataFrame]) -> dict:
+    """Layers counted by diff_id: how many, how many stored as more than one blob, the most shared."""
+    if by_diff_id is None or not len(by_diff_id):
+        return {"layers_by_diff_id": 0, "max_images_per_diff_id": None}
+    return {
+        "layers_by_diff_id": int(by_diff_id["layers"].sum()),
+        "max_images_per_diff_id": int(by_diff_id["images_per_layer"].max()),
+    }
+
+
 def _class_shares(types: pd.DataFrame) -> dict:
     return {
         str(r.type): {"files": _int(r.files), "bytes": _int(r.bytes), "file_share": _float(r.file_share),
@@ -128,6 +138,7 @@ def build_summary(frames: dict[str, pd.DataFrame], tables: dict[str, DataFrame],
             "shared_layer_fraction": float(sharing.loc[sharing["images_per_layer"] > 1, "layers"].sum() / total_layers)
             if total_layers else None,
             "max_images_per_layer": int(sharing["images_per_layer"].max()) if total_layers else None,
+            **_diff_id_sharing(frames.get("layer_sharing_diff_id")),
         },
         "layer_vs_file": {str(r.level): _float(r.savings) for r in lvf.itertuples()},
         "waste": {

@@ -42,3 +42,51 @@ def test_cross_image_redundancy_with_a_third_image(spark, corpus):
     assert got == {i3: pytest.approx(1.0), I1: pytest.approx(1.0), I2: pytest.approx(0.8)}
     hist = [(r.images_per_layer, r.layers) for r in sharing.sharing_histogram(il).collect()]
     assert hist == [(1, 1), (2, 2)]  # L3 alone; L1 (I1, I2) and L2 (I1, I3) shared
+
+
+def test_sharing_by_diff_id_counts_one_tar_under_two_compressions_once(spark):
+    """Image X uses tar T gzip-compressed, image Y the same T zstd-compressed (its config gives no diff_id:
+    the scan's is used), image Z another tar U. By blob: three layers in one image each. By diff_id:
+    T in two images (two blobs), U in one."""
+    import gzip
+    import hashlib
+    import io
+    import tarfile
+
+    import zstandard
+
+    from analyze.tables import frame
+    from jobs.scanner import scan_layer
+
+    def tar(data: bytes) -> bytes:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tf:
+            info = tarfile.TarInfo("f.txt")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+        return buf.getvalue()
+
+    t, u = tar(b"shared content\n"), tar(b"other content\n")
+    blobs = {"X": gzip.compress(t), "Y": zstandard.ZstdCompressor().compress(t), "Z": gzip.compress(u)}
+    layers, refs = [], []
+    for image, blob in blobs.items():
+        digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+        result = scan_layer(io.BytesIO(blob), digest)
+        assert result.ok
+        layers.append(result.layer)
+        config_diff_id = None if image == "Y" else result.layer["diff_id"]
+        refs.append({"image_digest": image, "layer_index": 0, "layer_digest": digest, "diff_id": config_diff_id})
+    assert layers[0]["diff_id"] == layers[1]["diff_id"] == "sha256:" + hashlib.sha256(t).hexdigest()
+    il, ly = frame(spark, "image_layers", refs), frame(spark, "layers", layers)
+    assert [(r.images_per_layer, r.layers) for r in sharing.sharing_histogram(il).collect()] == [(1, 3)]
+    got = [(r.images_per_layer, r.layers, r.blobs) for r in sharing.diff_id_sharing_histogram(il, ly).collect()]
+    assert got == [(1, 1, 1), (2, 1, 2)]
+
+
+def test_diff_id_sharing_summary():
+    import pandas as pd
+
+    from analyze.summary import _diff_id_sharing
+
+    frame = pd.DataFrame({"images_per_layer": [1, 2], "layers": [1, 1], "blobs": [1, 2]})
+    assert _diff_id_sharing(frame) == {"layers_by_diff_id": 2, "max_images_per_diff_id": 2}
