@@ -137,10 +137,10 @@ def test_empty_layer_keeps_its_index_for_user_size(spark):
     import hashlib
     import io
 
-    from analyze.imagefs import image_fs
+    from analyze.image_fs_metrics import image_fs
     from analyze.images import image_sizes
-    from analyze.tables import frame
-    from jobs.scanner import scan_layer
+    from common.table_read import frame
+    from jobs.layer_scanner import scan_layer
 
     blobs = [bytes(1024), _tar({"a.txt": b"a" * 100, "b.txt": b"b" * 50}), _tar({"a.txt": b"x" * 100})]
     image = "sha256:" + "9" * 64
@@ -165,8 +165,8 @@ def test_empty_layer_keeps_its_index_for_user_size(spark):
 
 
 def test_image_with_an_unread_layer_has_no_filesystem_row(spark):
-    from analyze.imagefs import image_fs
-    from analyze.tables import frame
+    from analyze.image_fs_metrics import image_fs
+    from common.table_read import frame
 
     ok, bad, image = "sha256:" + "1" * 64, "sha256:" + "2" * 64, "sha256:" + "3" * 64
     files = frame(spark, "files", [{"layer_digest": ok, "entry_index": 0, "path": "/a", "type": "reg", "size_bytes": 1}])

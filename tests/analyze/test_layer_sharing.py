@@ -55,8 +55,8 @@ def test_sharing_by_diff_id_counts_one_tar_under_two_compressions_once(spark):
 
     import zstandard
 
-    from analyze.tables import frame
-    from jobs.scanner import scan_layer
+    from common.table_read import frame
+    from jobs.layer_scanner import scan_layer
 
     def tar(data: bytes) -> bytes:
         buf = io.BytesIO()
