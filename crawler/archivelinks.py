@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import tarfile
 
-from crawler.errors import ImageError
+from crawler.outcomes import ImageError
 
 MAX_LINK_DEPTH = 8  # links followed in a row before it counts as a cycle
 

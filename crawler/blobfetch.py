@@ -28,7 +28,7 @@ import urllib3
 
 from common import mediatypes as mt
 from common.errors import CrawlError
-from crawler.errors import BadContentType, BlobTimeLimit, SizeMismatch
+from crawler.outcomes import BadContentType, BlobTimeLimit, SizeMismatch
 from crawler.manifest import Descriptor
 from common.storage import BlobStore, BlobWriter, DigestMismatch
 

@@ -15,7 +15,7 @@ from typing import Callable
 from typing import Optional
 
 from common.digest import Digest
-from crawler.errors import SizeMismatch
+from crawler.outcomes import SizeMismatch
 from common.storage import BlobStore
 
 

@@ -26,7 +26,7 @@ from typing import Iterable, Optional, Sequence, Union
 from crawler.auth import CredentialSource
 from crawler.blobs import BlobLedger
 from common.digest import Digest
-from crawler.errors import MediaTypeMismatch, NotAnImage, TooLarge
+from crawler.outcomes import MediaTypeMismatch, NotAnImage, TooLarge
 from crawler.http import HttpClient, RetryPolicy
 from crawler.manifest import (ImageIndex, ImageManifest, ManifestError, Platform, parse_manifest, schema1_payload,
                               schema1_platform, select_platforms)

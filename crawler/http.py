@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from common.errors import CrawlError
-from crawler.errors import TooLarge
+from crawler.outcomes import TooLarge
 from crawler.redact import redact
 
 log = logging.getLogger(__name__)

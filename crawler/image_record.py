@@ -5,7 +5,7 @@ import json
 import time
 from typing import Optional
 
-from crawler.errors import NotAnImage, error_class_of
+from crawler.outcomes import NotAnImage, error_class_of
 from crawler.manifest import ImageIndex, ImageManifest, Platform
 from common.records import CrawlRecord, LayerRef
 from crawler.redact import redact

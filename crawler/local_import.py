@@ -26,7 +26,7 @@ from common import mediatypes as mt
 from crawler.archivelinks import member_path, resolve_member
 from crawler.blobs import BlobLedger
 from common.digest import Digest
-from crawler.errors import ImageError, NotAnImage
+from crawler.outcomes import ImageError, NotAnImage
 from crawler.manifest import Descriptor, ImageIndex, ImageManifest, Platform, parse_manifest, select_platforms
 from common.records import CrawlRecord, RecordLog
 from crawler.reference import InvalidReference, parse_reference

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from common.digest import Digest, DigestError
-from crawler.errors import InvalidName
+from crawler.outcomes import InvalidName
 
 DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
 DOCKER_HUB_REGISTRY = "registry-1.docker.io"
