@@ -25,16 +25,16 @@ from typing import Iterable, Optional, Sequence, Union
 
 from crawler.auth import CredentialSource
 from crawler.blobs import BlobLedger
-from common.digest import Digest
 from crawler.outcomes import MediaTypeMismatch, NotAnImage, TooLarge
 from crawler.http import HttpClient, RetryPolicy
-from crawler.manifest import (ImageIndex, ImageManifest, ManifestError, Platform, parse_manifest, schema1_payload,
+from crawler.manifest import (ImageIndex, ImageManifest, ManifestError, Platform, schema1_payload,
                               schema1_platform, select_platforms)
 from common.records import CrawlRecord, RecordLog, latest_records
 from crawler.reference import check_manifest_reference, check_repository, is_docker_hub
-from crawler.image_record import image_record, platform_of_config, record_blob_digests
+from crawler.image_record import image_record, platform_of_config
 from crawler.redact import redact
 from crawler.registry import RegistryClient
+from crawler.resume import still_done
 from common.storage import BlobStore, StoreConfig
 from common.stores import open_store
 from crawler.crawl_summary import CrawlSummary, Progress, Tally
@@ -187,12 +187,8 @@ class Crawler:
 
     # -- one tag ----------------------------------------------------------------------------------
     def _already_done(self, target: RepoTarget, tag: str) -> bool:
-        """True when the tag still points where an earlier ok crawl found it and nothing it needs is missing.
-
-        For an index, the stored index blob says which platforms this run wants; each must have
-        an ok record (so a platform that failed, or one newly asked for, is fetched again).
-        """
-        # an artifact recorded not_an_image is done too (nothing of it is ever stored)
+        """True when the tag still points where an earlier crawl found it (``crawler.resume.still_done``);
+        an artifact recorded not_an_image is done too."""
         ok = [r for r in self._previous.get((target.repository, tag), []) if r.status in ("ok", "not_an_image")]
         if not ok:
             return False
@@ -201,24 +197,8 @@ class Crawler:
         except Exception as exc:
             log.info("HEAD %s:%s failed (%s); fetching", target.repository, tag, exc)
             return False
-        if current is None:
-            return False
-        done = [r for r in ok if r.index_digest == str(current)]
-        if done:
-            if not self.store.exists(current):
-                return False
-            index = parse_manifest(self.store.read_bytes(current))
-            if not isinstance(index, ImageIndex):
-                return False
-            wanted = {str(d.digest) for d in select_platforms(index, self.options.platforms)}
-            if not wanted or not wanted <= {r.manifest_digest for r in done}:
-                return False
-            done = [r for r in done if r.manifest_digest in wanted]
-        else:
-            done = [r for r in ok if r.index_digest is None and r.manifest_digest == str(current)][:1]
-            if not done:
-                return False
-        if not all(self.store.exists(Digest.parse(d)) for r in done if r.status == "ok" for d in record_blob_digests(r)):
+        done = still_done(ok, current, self.store, self.options.platforms)
+        if not done:
             return False
         self.tally.add("skipped", len(done))
         return True
@@ -266,6 +246,9 @@ class Crawler:
             raise TooLarge(f"config {config.digest} declares {config.size_bytes} bytes, "
                            f"over the {MAX_CONFIG_BYTES}-byte cap")
         self._ensure(repository, config)
+        stored_bytes = self.store.size(config.digest) or 0
+        if stored_bytes > MAX_CONFIG_BYTES:  # a descriptor without a size: judged by the verified blob
+            raise TooLarge(f"config {config.digest} is {stored_bytes} bytes, over the {MAX_CONFIG_BYTES}-byte cap")
         raw = self.store.read_bytes(config.digest)
         try:
             doc = json.loads(raw)
