@@ -10,6 +10,7 @@ import textwrap
 from common.records import latest_records
 
 from crawler_hostile import Canned, on_path
+from crawler_images import assert_store_verifies
 
 HUGE_BYTES = 200 << 20
 PEAK_RSS_LIMIT_BYTES = 100 * 10**6  # the bound (the old crawler peaked at 444 MB for one, 809 MB for two)
@@ -64,3 +65,4 @@ def test_oversized_bodies_are_refused_within_100_mb(rewrite, tmp_path):
     assert "Content-Length" in records["demo/schema2"].error_message  # refused before a byte was read
     assert records["demo/multi"].error_class == "NotFound"  # the error body was capped, not read whole
     assert records["demo/tagged"].error_class == "too_large"
+    assert assert_store_verifies(str(tmp_path)) == set()  # nothing of the refused items was stored

@@ -16,6 +16,7 @@ from crawler.repo_listing import catalog, repos_file
 from common.stores import open_store
 
 from crawler_hostile import Canned, on_path
+from crawler_images import assert_store_verifies
 from crawler_testkit import fast_options
 
 HOSTILE_REPOS = ["../../v2/demo/schema2", "Demo/Upper", "demo/oci\n", "demo//oci", "demo/oci?x=y", "démo/oci", {"x": 1}]
@@ -66,6 +67,7 @@ def test_catalog_and_tag_list_names_are_recorded_not_requested(rewrite, tmp_path
     assert len(invalid) == len(HOSTILE_REPOS) + len(HOSTILE_TAGS) and len(records) == 1 + len(invalid)
     assert {r.repository for r in invalid} >= {"../../v2/demo/schema2", "{\"x\": 1}"}
     assert (summary.images_ok, summary.images_error) == (1, len(invalid))
+    assert len(assert_store_verifies(str(tmp_path))) == summary.blobs_downloaded  # demo/oci's blobs, verified
     requested = rewrite.paths()
     assert not any(".." in p or "x=y" in p or "schema2" in p or "Upper" in p or "%" in p for p in requested), requested
 
