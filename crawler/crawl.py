@@ -70,6 +70,11 @@ class CrawlOptions:
             raise ValueError(f"recent_by must be auto, hub or config, not {self.recent_by!r}")
 
 
+def _shown(name: str) -> str:
+    """A name for a log line: quoted when a registry sent control characters (no forged log lines)."""
+    return name if name.isprintable() else repr(name)
+
+
 class Crawler:
     """One crawl run against one registry; ``run`` it with targets."""
 
@@ -97,10 +102,10 @@ class Crawler:
         self.tally.add(record.status)
         self.progress.add_image()
         if record.status == "not_an_image":
-            log.info("%s/%s:%s is not an image: %s", record.registry, record.repository, record.tag,
+            log.info("%s/%s:%s is not an image: %s", record.registry, _shown(record.repository), _shown(record.tag),
                      record.error_message)
         if record.status == "error":
-            log.warning("%s/%s:%s %s: %s: %s", record.registry, record.repository, record.tag,
+            log.warning("%s/%s:%s %s: %s: %s", record.registry, _shown(record.repository), _shown(record.tag),
                         record.platform or "", record.error_class, record.error_message)
 
     # -- run --------------------------------------------------------------------------------------
