@@ -82,17 +82,19 @@ class FileTyper:
 
 
 _shared: Optional[FileTyper] = None
-_shared_dir: Optional[str] = None
+_shared_key: Optional[tuple] = None
 
 
-def shared_typer(cache_dir: Optional[str] = None) -> FileTyper:
+def shared_typer(cache_dir: Optional[str] = None, head_bytes: int = HEAD_BYTES) -> FileTyper:
     """One typer per process, so its cache serves every task a reused Spark Python worker runs;
     beneath it the machine's shared cache (``jobs.typecache``, in ``cache_dir`` or its default)
-    serves every worker on the node."""
-    global _shared, _shared_dir
-    if _shared is None or cache_dir != _shared_dir:
+    serves every worker on the node. An answer depends on the head size too, so each head size
+    has its own shared cache."""
+    global _shared, _shared_key
+    if _shared is None or (cache_dir, head_bytes) != _shared_key:
         import magic
 
-        _shared = FileTyper(shared=open_shared_cache(str(magic.version()), cache_dir))
-        _shared_dir = cache_dir
+        version = str(magic.version()) if head_bytes == HEAD_BYTES else f"{magic.version()}-head{head_bytes}"
+        _shared = FileTyper(head_bytes=head_bytes, shared=open_shared_cache(version, cache_dir))
+        _shared_key = (cache_dir, head_bytes)
     return _shared

@@ -43,7 +43,7 @@ import pyarrow as pa
 from common import schemas
 from jobs.decompress import HashingReader, sniff_compression, tar_chunks
 from common.errors import LayerError
-from jobs.filetype import FileTyper
+from jobs.filetype import HEAD_BYTES, FileTyper
 from jobs.tarstream import iter_entries
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ class ScanOptions:
 
     max_uncompressed_bytes: Optional[int] = None  # None = no limit; a bomb then costs time, not memory
     sparse_hash_limit: int = 1 << 30  # hole bytes hashed per layer
+    type_head_bytes: int = HEAD_BYTES  # leading content bytes libmagic sees (see README: typing head)
 
 
 @dataclass

@@ -131,7 +131,7 @@ def scan_partition(bins, store: StoreConfig, files_dir: str, magic: bool, option
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from jobs.filetype import shared_typer
 
-        typer = shared_typer(type_cache) if magic else None
+        typer = shared_typer(type_cache, options.type_head_bytes) if magic else None
         _freeze_long_lived_heap()
         blobs = open_store(store)
         part = _PartWriter(files_dir)
@@ -296,8 +296,10 @@ def _run_spark(todo, config, files_dir, magic, options, spark, master, tasks) ->
 @click.option("--no-magic", is_flag=True, help="Skip libmagic typing (faster; magic and type columns stay null).")
 @click.option("--s3-endpoint", default=None, help="S3 endpoint URL for an s3:// store (e.g. http://127.0.0.1:9000).")
 @click.option("--tasks", default=None, type=click.IntRange(min=1), help="Number of scan tasks (default: 8 x Spark parallelism, at most one per layer).")
+@click.option("--type-head-bytes", default=ScanOptions().type_head_bytes, show_default=True, type=click.IntRange(min=1),
+              help="Leading bytes of each file libmagic types (larger: closer to a full read, slower).")
 def scan_command(store: str, tables: str, records: Optional[str], master: Optional[str], no_magic: bool,
-                 s3_endpoint: Optional[str], tasks: Optional[int]) -> None:
+                 s3_endpoint: Optional[str], tasks: Optional[int], type_head_bytes: int) -> None:
     """Scan every crawled layer into Parquet tables (images, image_layers, layers, files); reruns are incremental."""
     from common.records import RECORDS_DIR
 
@@ -308,7 +310,8 @@ def scan_command(store: str, tables: str, records: Optional[str], master: Option
         raise click.UsageError(f"no crawl records in {os.path.join(records_root, RECORDS_DIR)}: "
                                "run `hubscope crawl` first, or point --records at the crawl's records folder")
     started = time.monotonic()
-    summary = run_scan(store, tables, records=records, master=master, magic=not no_magic, s3_endpoint=s3_endpoint, tasks=tasks)
+    summary = run_scan(store, tables, records=records, master=master, magic=not no_magic, s3_endpoint=s3_endpoint, tasks=tasks,
+                       options=ScanOptions(type_head_bytes=type_head_bytes))
     click.echo(f"{summary.line()} ({summary.skipped} already ok; {time.monotonic() - started:.1f}s)")
 
 

@@ -124,6 +124,18 @@ def test_typed_scan_fills_the_type_columns(spark, tmp_path):
     assert set(files.column("magic_mime").to_pylist()) == {"text/plain"}
 
 
+def test_typing_head_size_is_an_option(spark, tmp_path, monkeypatch):
+    """With 4-byte heads libmagic never sees a newline of the demo's text files (all longer than 4 bytes)."""
+    monkeypatch.setenv("HUBSCOPE_TYPE_CACHE", str(tmp_path / "typecache"))
+    store, tables = str(tmp_path / "store"), str(tmp_path / "tables")
+    demo_store(store)
+    result = CliRunner().invoke(scan_command, ["--store", store, "--tables", tables, "--type-head-bytes", "4"])
+    assert result.exit_code == 0, result.output
+    files = read(tables, "files").to_pylist()
+    assert files and all(f["size_bytes"] > 4 for f in files)
+    assert {f["magic_description"] for f in files} == {"ASCII text, with no line terminators"}
+
+
 def test_balance_packs_largest_first():
     todo = [LayerTodo(f"sha256:{i:064x}", None, size, None) for i, size in enumerate([100, 90, 50, 40, 30, 5])]
     bins = balance(todo, 2)

@@ -5,7 +5,7 @@ import pytest
 from jobs.filetype import FileTyper, shared_typer
 from jobs.layer_scanner import _Rows
 from jobs.typecache import BUSY, CLAIMED, SharedTypeCache, open_shared_cache
-from jobs_layerkit import gz, member, scan, sha, tar_of
+from jobs_layerkit import gz, member, rows, scan, sha, tar_of
 
 ELF_HEAD = b"\x7fELF\x02\x01\x01" + b"\0" * 9 + b"\x03\0>\0" + b"\0" * 200
 DIGEST = "sha256:" + "ab" * 32
@@ -141,6 +141,23 @@ def test_shared_typer_follows_the_configured_folder(tmp_path):
     other = shared_typer(str(tmp_path / "b"))
     assert other is not one
     assert other.shared.path.startswith(str(tmp_path / "b"))
+
+
+def test_each_head_size_has_its_own_shared_cache(tmp_path):
+    """An answer depends on how much of the file libmagic saw: a cache filled with 2 KiB heads must not
+    answer a scan that types 16 KiB heads."""
+    small = shared_typer(str(tmp_path), 2048)
+    large = shared_typer(str(tmp_path), 16384)
+    assert (small.head_bytes, large.head_bytes) == (2048, 16384)
+    assert small.shared.path != large.shared.path and large.shared.path.endswith("-head16384.sqlite")
+    line = b"a" * 3000 + b"\n"  # one line longer than the 2 KiB head
+    result_small = scan(gz(tar_of([member("long.txt", line)])), typer=FileTyper(head_bytes=2048))
+    result_large = scan(gz(tar_of([member("long.txt", line)])), typer=FileTyper(head_bytes=16384))
+    [(desc_small, cls_small)] = rows(result_small, "magic_description", "type_class")
+    [(desc_large, cls_large)] = rows(result_large, "magic_description", "type_class")
+    assert desc_small == "ASCII text, with very long lines (2048), with no line terminators"
+    assert desc_large == "ASCII text, with very long lines (3000)"
+    assert cls_small == cls_large == "document"
 
 
 def _open_in_child(directory: str, start, results) -> None:
