@@ -28,6 +28,7 @@ COMMANDS = {
 }
 # ``hubscope trace ...``: registry workload traces (characterize, generate, replay)
 TRACE_COMMANDS = {
+    "stats": "jobs.trace_stats:stats_command",
     "generate": "traces.cli:generate_command",
 }
 
