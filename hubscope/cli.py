@@ -30,6 +30,7 @@ COMMANDS = {
 TRACE_COMMANDS = {
     "stats": "jobs.trace_stats:stats_command",
     "generate": "traces.cli:generate_command",
+    "replay": "traces.cli:replay_group",
 }
 
 
@@ -85,7 +86,7 @@ class _TraceGroup(LazyGroup):
 
 @click.group("trace", cls=_TraceGroup)
 def trace_group() -> None:
-    """Registry workload traces: stats (Spark job), generate (a synthetic trace)."""
+    """Registry workload traces: stats (Spark job), generate (a synthetic trace), replay warmup|run (the trace player)."""
 
 
 if __name__ == "__main__":
