@@ -10,7 +10,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-ALL = "all"
+from common.traces import ALL
 SIZE_POINTS_BYTES = tuple(int(m * 10**e) for e in range(3, 10) for m in (1, 3)) + (10**10,)
 PERCENTILES = (0.5, 0.9, 0.99)
 OK = F.col("status").between(200, 299)

@@ -8,7 +8,7 @@ from typing import Optional
 
 import pandas as pd
 
-from analyze.trace_stats import ALL
+from common.traces import ALL
 
 
 def _all(frame: Optional[pd.DataFrame]) -> pd.DataFrame:

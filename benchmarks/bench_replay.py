@@ -22,7 +22,7 @@ from typing import Optional
 import requests
 
 from common.traces import read_trace, trace_files
-from crawler.localregistry import LocalRegistry
+from hubscope.demo.localregistry import LocalRegistry
 from traces.generate import GeneratorOptions, write_trace
 from traces.replay import ReplayOptions, plan, run, summarize
 from traces.warmup import WarmupOptions, warmup

@@ -36,6 +36,7 @@ TRACE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("bad_reason", "string"),
 )
 KINDS = ("manifest", "blob", "upload", "other")
+ALL = "all"  # the registry name under which trace results cover every trace together
 
 _MANIFEST = re.compile(r"^/?v2/(?P<repo>.+)/manifests/(?P<ref>[^/?]+)")
 _UPLOAD = re.compile(r"^/?v2/(?P<repo>.+)/blobs/uploads(?:/|$)")

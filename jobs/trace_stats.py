@@ -162,18 +162,13 @@ def compute_results(trace) -> dict[str, Callable]:
     }
 
 
-def write_result(df, out_dir: str, name: str) -> None:
-    """``<out>/<name>.parquet`` and ``.csv`` from a small pandas frame."""
-    df.to_parquet(os.path.join(out_dir, f"{name}.parquet"), index=False)
-    df.to_csv(os.path.join(out_dir, f"{name}.csv"), index=False)
-
-
 def run_trace_stats(spark, paths: list[str], out_dir: str, options: Optional[TraceStatsOptions] = None) -> dict:
     """Compute every trace statistic over the trace files; write the result tables and ``trace_summary.json``."""
     from pyspark import StorageLevel
 
     from analyze.trace_stats import requests
     from analyze.trace_summary import build_trace_summary
+    from jobs.stats import write_result
 
     options = options or TraceStatsOptions()
     os.makedirs(out_dir, exist_ok=True)

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from common.traces import TraceRecord, read_trace, trace_files
-from crawler.localregistry import LocalRegistry
-from jobs.cli import main
+from hubscope.demo.localregistry import LocalRegistry
+from hubscope.cli import main
 from traces.client import RegistryClient, RemoteRegistryRefused, check_loopback
 from traces.generate import GeneratorOptions, write_trace
 from traces.replay import Planned, ReplayOptions, plan, route, run, summarize

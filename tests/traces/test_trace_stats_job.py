@@ -70,7 +70,7 @@ def test_spark_submit_trace_stats_on_a_generated_trace(tmp_path):
 def test_trace_stats_command_refuses_a_folder_without_traces(tmp_path):
     from click.testing import CliRunner
 
-    from jobs.cli import main
+    from hubscope.cli import main
 
     result = CliRunner().invoke(main, ["trace", "stats", "--traces", str(tmp_path), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and "no trace files" in result.output
