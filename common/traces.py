@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import IO, Iterator, Optional, Union
 
+from common.errors import TraceError
+
 # The columns of a parsed trace, in order; ``bad_reason`` is set only on rows for skipped input.
 TRACE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("registry", "string"),  # which trace: the file name's prefix (``prod-dal09``) or given
@@ -216,5 +218,5 @@ def trace_files(paths: list[str]) -> list[str]:
         elif os.path.isfile(p):
             found.append(p)
         else:
-            raise FileNotFoundError(f"no trace file or folder {p}")
+            raise TraceError(f"no trace file or folder {p}")
     return sorted(found)

@@ -84,11 +84,12 @@ def parse_files(batches: Iterator) -> Iterator:
 
 def load_trace(spark, paths: list[str]):
     """Every request of the trace files named (or inside the folders named), one task per file."""
+    from common.errors import TraceError
     from common.traces import trace_files
 
     files = trace_files(paths)
     if not files:
-        raise FileNotFoundError(f"no trace files in {paths}")
+        raise TraceError(f"no trace files in {paths}")
     df = spark.createDataFrame([(os.path.abspath(f),) for f in files], "path string").repartition(len(files))
     return df.mapInArrow(parse_files, trace_ddl())
 
@@ -216,9 +217,12 @@ def stats_command(paths, out_dir, max_sim_requests, master) -> None:
 
 def main(argv: Optional[list[str]] = None) -> None:
     """spark-submit entry point: the options of ``hubscope trace stats``."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("py4j").setLevel(logging.WARNING)
-    stats_command.main(args=argv if argv is not None else sys.argv[1:], standalone_mode=False)
+    from common.logsetup import configure_logging
+
+    configure_logging()
+    from jobs.trace_stats import stats_command as _command  # the module's own name, not __main__
+
+    _command.main(args=argv if argv is not None else sys.argv[1:], standalone_mode=False)
 
 
 if __name__ == "__main__":

@@ -14,14 +14,20 @@ from urllib.parse import urlsplit
 
 import requests
 
+from common.errors import TraceError
+
 CHUNK_BYTES = 1 << 16
 
 
-class RemoteRegistryRefused(ValueError):
+class BadRegistryUrl(TraceError, ValueError):
+    """A registry address that is not an http(s) URL with a host."""
+
+
+class RemoteRegistryRefused(TraceError, ValueError):
     """A replay or warmup aimed at a registry that is not on this machine, without ``--allow-remote``."""
 
 
-class RegistryCallFailed(RuntimeError):
+class RegistryCallFailed(TraceError):
     """A push the registry did not accept."""
 
 
@@ -32,7 +38,7 @@ def check_loopback(url: str, allow_remote: bool = False) -> None:
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not a registry URL: {url!r} (expected http://host:port)")
+        raise BadRegistryUrl(f"not a registry URL: {url!r} (expected http://host:port)")
     if allow_remote:
         return
     try:

@@ -21,7 +21,7 @@ from typing import Iterable, Optional
 
 import requests
 
-from traces.client import RegistryClient, check_loopback
+from traces.client import RegistryCallFailed, RegistryClient, check_loopback
 from traces.warmup import REPLAY_REPOSITORY, replayable
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def _send(p: Planned, client: RegistryClient, repository: str, begin: float, opt
             digest, status, body = client.push_blob(repository, data), 201, p.size_bytes
     except requests.RequestException as exc:
         error = type(exc).__name__
-    except RuntimeError as exc:  # RegistryCallFailed
+    except RegistryCallFailed as exc:
         error = str(exc)
     end = time.monotonic()
     on_time = (start - begin - p.delay_s / options.time_scale) <= options.on_time_slack_s if options.wait else None

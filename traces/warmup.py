@@ -18,8 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from common.traces import BadRecord, TraceRecord
-from traces.client import RegistryClient, check_loopback
+import requests
+
+from common.errors import TraceError
+from common.traces import TraceRecord
+from traces.client import RegistryCallFailed, RegistryClient, check_loopback
 
 log = logging.getLogger(__name__)
 REPLAY_REPOSITORY = "hubscope-replay/warmup"
@@ -56,7 +59,7 @@ class _RealBlobs:
         root = os.path.join(store, "blobs", "sha256")
         entries = sorted((os.path.getsize(os.path.join(root, h)), h) for h in os.listdir(root))
         if not entries:
-            raise FileNotFoundError(f"no blobs under {root}")
+            raise TraceError(f"no blobs under {root} for --content realblobs")
         self.root, self.sizes, self.hexes = root, [s for s, _ in entries], [h for _, h in entries]
 
     def nearest(self, size_bytes: int) -> tuple[str, bytes]:
@@ -79,7 +82,7 @@ def warmup(records: Iterable[object], registries: list[str], options: Optional[W
     """Push a blob for each distinct GET target to every registry; returns the URI -> digest map."""
     o = options or WarmupOptions()
     if o.content not in CONTENTS:
-        raise ValueError(f"content is one of {CONTENTS}, not {o.content!r}")
+        raise TraceError(f"content is one of {CONTENTS}, not {o.content!r}")
     for url in registries:
         check_loopback(url, o.allow_remote)
     targets: dict[str, int] = {}
@@ -100,8 +103,12 @@ def warmup(records: Iterable[object], registries: list[str], options: Optional[W
             skipped[uri] = "warmup time bound reached"
             return
         digest, data = real.nearest(size) if real else (None, blob_content(uri, size, o.content))
-        for client in clients:
-            digest = client.push_blob(o.repository, data, digest)
+        try:
+            for client in clients:
+                digest = client.push_blob(o.repository, data, digest)
+        except (RegistryCallFailed, requests.RequestException) as exc:  # one failed push skips its target, not the warmup
+            skipped[uri] = f"push failed: {exc}"
+            return
         blobs[uri] = {"digest": digest, "size_bytes": len(data)}
 
     with ThreadPoolExecutor(max_workers=o.threads) as pool:
@@ -120,7 +127,3 @@ def read_map(path: str) -> dict:
     with open(path) as fh:
         return json.load(fh)
 
-
-def count_bad(records: Iterable[object]) -> int:
-    """Skipped input among parsed records (for the command's report line)."""
-    return sum(isinstance(r, BadRecord) for r in records)

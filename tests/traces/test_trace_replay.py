@@ -152,3 +152,16 @@ def test_realblobs_warmup_pushes_the_stores_blob_of_the_nearest_size(logged_regi
                                                                       "d": store[5000]}
     client = RegistryClient(logged_registry.url)
     assert all(client.get_blob(REPLAY_REPOSITORY, d) == (200, s) for s, d in store.items())
+
+
+def test_oversized_targets_are_skipped_and_listed_and_a_stage_error_exits_1(logged_registry, tmp_path, trace_dir):
+    small = TraceRecord("x", 1.0, "GET", "/v2/u/r/blobs/s", "blob", "u/r", "s", 200, 100, 0.01, "c", None)
+    big = TraceRecord("x", 2.0, "GET", "/v2/u/r/blobs/b", "blob", "u/r", "b", 200, 10_000, 0.01, "c", None)
+    warm = warmup([small, big], [logged_registry.url], WarmupOptions(max_blob_bytes=1000))
+    assert list(warm["blobs"]) == ["/v2/u/r/blobs/s"] and warm["skipped"] == {"/v2/u/r/blobs/b": "larger than 1000 bytes"}
+    empty = tmp_path / "store" / "blobs" / "sha256"
+    empty.mkdir(parents=True)
+    result = CliRunner().invoke(main, ["trace", "replay", "warmup", "--trace", trace_dir, "--registry", logged_registry.url,
+                                       "--map", str(tmp_path / "m.json"), "--content", "realblobs", "--blob-store",
+                                       str(tmp_path / "store")])
+    assert result.exit_code == 1 and "no blobs under" in result.output
