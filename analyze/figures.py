@@ -344,11 +344,11 @@ FIGURES: dict[str, Callable[[Frames], Optional[Figure]]] = {
 }
 
 
-def render_figures(frames: Frames, out_dir: str) -> dict[str, str]:
-    """Save every available figure as PNG and SVG; returns name -> PNG path."""
+def render_figures(frames: Frames, out_dir: str, figures: Optional[dict[str, Callable[[Frames], Optional[Figure]]]] = None) -> dict[str, str]:
+    """Save every available figure (of ``figures``, default the corpus's) as PNG and SVG; returns name -> PNG path."""
     os.makedirs(out_dir, exist_ok=True)
     written = {}
-    for name, build in FIGURES.items():
+    for name, build in (FIGURES if figures is None else figures).items():
         fig = None
         try:
             fig = build(frames)

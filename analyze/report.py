@@ -13,7 +13,7 @@ import json
 import logging
 import os
 from datetime import datetime, timezone
-from typing import Optional
+from typing import Optional, Sequence
 
 import pandas as pd
 
@@ -117,8 +117,10 @@ figure{margin:1em 0}img{max-width:100%}table.tbl{border-collapse:collapse;font-s
 td.ours{font-weight:bold}.note{color:#555;font-size:14px}"""
 
 
-def render_report(results_dir: str, out_dir: str) -> str:
-    """Render figures (PNG + SVG under ``<out>/figures``) and ``<out>/index.html``; returns the HTML path."""
+def render_report(results_dir: str, out_dir: str, extra_sections: Sequence[str] = ()) -> str:
+    """Render figures (PNG + SVG under ``<out>/figures``) and ``<out>/index.html``; returns the HTML path.
+
+    ``extra_sections`` (HTML) go before the options, e.g. the trace section of a shared results folder."""
     frames = load_results(results_dir)
     with open(os.path.join(results_dir, "summary.json")) as fh:
         summary = json.load(fh)
@@ -141,6 +143,7 @@ def render_report(results_dir: str, out_dir: str) -> str:
         parts.append(f"<h2>{html.escape(title)}</h2><p class='note'>{html.escape(text)}</p>")
         parts.extend(_img(figures[f], f) for f in figs if f in figures)
         parts.extend(_table(tables.get(n), n) for n in names)
+    parts.extend(extra_sections)
     parts.append("<h2>Options</h2>" + _table(pd.DataFrame([{k: str(v) for k, v in summary.get("options", {}).items()}]), "options"))
     parts.append("</body></html>")
     os.makedirs(out_dir, exist_ok=True)

@@ -44,7 +44,7 @@ def main(argv: Optional[list[str]] = None) -> dict:
     parser.add_argument("--tiny", action="store_true", help="a few hundred small requests (smoke run)")
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args(argv)
-    requests_n, max_bytes = (300, 20_000) if args.tiny else (5000, 4_000_000)
+    requests_n, max_bytes = (300, 20_000) if args.tiny else (3000, 1_000_000)
     with tempfile.TemporaryDirectory(prefix="bench-replay-") as work:
         paths = write_trace(os.path.join(work, "trace"), GeneratorOptions(seed=7, requests=requests_n, repositories=100,
                                                                           clients=50, max_layer_bytes=max_bytes))

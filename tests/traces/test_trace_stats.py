@@ -23,7 +23,7 @@ def results(spark, tmp_path_factory):
     frames = {f[: -len(".parquet")]: pd.read_parquet(os.path.join(out, f)) for f in os.listdir(out) if f.endswith(".parquet")}
     with open(os.path.join(out, "trace_summary.json")) as fh:
         assert json.load(fh)["requests"] == summary["requests"]
-    return frames, summary
+    return frames, summary, out
 
 
 def _row(frame: pd.DataFrame, **keys) -> pd.Series:
@@ -35,7 +35,7 @@ def _row(frame: pd.DataFrame, **keys) -> pd.Series:
 
 
 def test_bad_lines_and_counts(results):
-    frames, summary = results
+    frames, summary, _ = results
     bad = frames["trace_bad_lines"].set_index("bad_reason")["lines"].to_dict()
     assert bad == {"not JSON": 1, "no request method or uri": 1, "bad field: not a timestamp": 1}
     assert summary["requests"] == 12 and summary["bad_lines"] == 3 and summary["registries"] == ["r1", "r2"]
@@ -63,7 +63,7 @@ def test_hourly_load(results):
 
 
 def test_sizes_and_popularity(results):
-    frames, summary = results
+    frames, summary, _ = results
     pop = frames["layer_popularity"].set_index("layer_digest")
     assert list(pop.columns) == ["get_count", "size_bytes"]
     assert pop.to_dict("index") == {"L1": {"get_count": 4, "size_bytes": 500_000}, "L2": {"get_count": 1, "size_bytes": 5_000_000},
@@ -102,7 +102,7 @@ def test_interarrival(results):
 
 
 def test_put_get(results):
-    frames, summary = results
+    frames, summary, _ = results
     pg = frames["trace_put_get"]
     manifest, layer = _row(pg, registry="r1", followed_by="manifest"), _row(pg, registry="r1", followed_by="layer")
     # the PUT of a/app:v1 at 0 s: its manifest GET at 10 s, the first layer GET of a/app at 12 s
@@ -114,7 +114,7 @@ def test_put_get(results):
 
 
 def test_latency(results):
-    frames, _ = results
+    frames, _, _ = results
     by_size = frames["trace_latency_by_size"]
     d5 = _row(by_size, registry="r1", size_decade=5)  # the three 0.5 MB GETs of L1, 0.05 s each
     assert (d5.gets, d5.mean_duration_s, d5.median_duration_s) == (3, pytest.approx(0.05), 0.05)
@@ -137,7 +137,7 @@ def test_registries(results):
 
 
 def test_simulations_over_the_trace(results):
-    frames, summary = results
+    frames, summary, _ = results
     lru = frames["cache_lru"]
     # r1 blob GETs: L1 L2 L1 L3 L1 (0.5, 5, 0.5, 20, 0.5 MB); working set 25.5 MB
     full = _row(lru, registry="r1", capacity_share=1.0)
@@ -149,3 +149,20 @@ def test_simulations_over_the_trace(results):
     # manifest GETs of a/app at 10 s (nothing known yet) and 100 s (L1, L2 known: 5.5 MB fetched); L1 at 102 s hits
     assert (pre.layer_gets, pre.prefetch_hits, pre.prefetched_bytes, pre.extra_bytes) == (5, 1, 5_500_000, 5_000_000)
     assert summary["lru_hit_ratio_by_share"]["1"] == pytest.approx(3 / 6)  # all: L1 ×4 (r2's at 50 s too), L2, L3
+
+
+def test_trace_report_beside_the_published_findings(results, tmp_path):
+    from click.testing import CliRunner
+
+    from hubscope.cli import main
+
+    out = CliRunner().invoke(main, ["report", "--results", results[2], "--out", str(tmp_path / "report")])
+    assert out.exit_code == 0, out.output
+    page = open(out.output.strip(), encoding="utf-8").read()
+    assert "Anwar et al., USENIX FAST 2018" in page and "[C/S]" in page and "[S]" in page
+    # ours beside theirs: layers under 1 MB 1 of 3 (33.3 %) beside 65 %, under 10 MB 2 of 3 beside 80 %
+    assert "<td class='ours'>33.3 %</td><td class='published'>65 %</td>" in page
+    assert "<td class='ours'>66.7 %</td><td class='published'>80 %</td>" in page
+    assert "SYNTHETIC" not in page and "12 requests from r1, r2; 3 input lines skipped" in page
+    for fig in ("trace_sizes", "trace_skew", "trace_load", "trace_cache"):
+        assert f'id="fig-{fig}"' in page and (tmp_path / "report" / "figures" / f"{fig}.svg").is_file()

@@ -65,6 +65,10 @@ def test_spark_submit_trace_stats_on_a_generated_trace(tmp_path):
     assert summary["skew"]["layer"]["top10_share"] == pytest.approx(expected["layer_top10_share"])
     assert summary["put_get"]["manifest"]["ever_share"] == pytest.approx(expected["put_followed_share"])
     assert os.path.isfile(tmp_path / "out" / "layer_popularity.csv")
+    from analyze.trace_report import render_trace_report
+
+    page = open(render_trace_report(str(tmp_path / "out"), str(tmp_path / "report")), encoding="utf-8").read()
+    assert "<b>SYNTHETIC trace</b>" in page and "synthetic-east, synthetic-west" in page
 
 
 def test_trace_stats_command_refuses_a_folder_without_traces(tmp_path):
