@@ -34,7 +34,7 @@ BATCH_ROWS = 65536
 class TraceStatsOptions:
     """Knobs of the what-ifs: cache sizes as shares of the simulated working set, prefetch lifetimes."""
 
-    max_sim_requests: int = 1_000_000
+    max_sim_requests: int = 500_000
     cache_shares: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
     ssd_factor: int = 10  # the two-level cache's SSD is this many times its memory
     prefetch_ttls_s: tuple[float, ...] = (60.0, 600.0, 3600.0)
@@ -199,7 +199,7 @@ def run_trace_stats(spark, paths: list[str], out_dir: str, options: Optional[Tra
 @click.option("--traces", "paths", required=True, multiple=True, type=click.Path(exists=True),
               help="Trace file or folder (repeatable): published JSON arrays or a registry's JSON log; .gz is read too.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for result tables and trace_summary.json.")
-@click.option("--max-sim-requests", default=1_000_000, show_default=True, type=click.IntRange(min=1),
+@click.option("--max-sim-requests", default=500_000, show_default=True, type=click.IntRange(min=1),
               help="GETs per registry streamed to the cache and prefetch simulations (the first, in time order).")
 @click.option("--master", default=None, help="Spark master (default: local[*], or what spark-submit set).")
 def stats_command(paths, out_dir, max_sim_requests, master) -> None:
