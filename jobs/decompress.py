@@ -16,13 +16,13 @@ import zstandard
 from isal import isal_zlib
 
 from common.errors import LayerError
+from jobs.zstd_frames import ZSTD_SKIPPABLE, WalkingReader, ZstdFrameWalker
 
 IN_CHUNK = 1 << 17  # compressed bytes per read: ISA-L is fastest around 128 KiB
 OUT_CHUNK = 1 << 21  # most tar bytes produced per step, whatever the compression ratio
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 MAX_GZIP_HEADER_BYTES = 1 << 20  # a member header (FNAME/FCOMMENT/FEXTRA) longer than this is hostile
-_ZSTD_SKIPPABLE = 0x184D2A50  # ..5F: skippable frames (zstd:chunked puts its table of contents there)
 
 
 class HashingReader:
@@ -73,7 +73,7 @@ def sniff_compression(head: bytes) -> str:
     """``gzip``, ``zstd``, ``none`` (a tar) or ``unknown``, from the first bytes of a blob."""
     if head[:2] == GZIP_MAGIC:
         return "gzip"
-    if head[:4] == ZSTD_MAGIC or (len(head) >= 4 and int.from_bytes(head[:4], "little") & ~0xF == _ZSTD_SKIPPABLE):
+    if head[:4] == ZSTD_MAGIC or (len(head) >= 4 and int.from_bytes(head[:4], "little") & ~0xF == ZSTD_SKIPPABLE):
         return "zstd"
     if len(head) >= 512 and (head[257:262] == b"ustar" or _tar_checksum_ok(head[:512])):
         return "none"
@@ -207,101 +207,9 @@ def _zeros_to_eof(data: bytes, read: Callable[[int], bytes]) -> bool:
     return True
 
 
-class _ZstdFrameWalker:
-    """Follows zstd frame and block headers in the compressed bytes to tell a complete stream from a truncated one.
-
-    ``zstandard``'s stream reader returns a short result without complaint when the input stops
-    mid-frame; walking the headers (cheap: ~8 block headers per MB) gives us the frame boundaries.
-    """
-
-    def __init__(self) -> None:
-        self.buf = b""
-        self.skip = 0  # bytes of block payload / skippable frame still to pass over
-        self.state = "magic"  # magic | frame_header | block | checksum
-        self.frames = 0
-        self._checksum = False
-
-    @property
-    def at_boundary(self) -> bool:
-        return self.state == "magic" and self.skip == 0 and not self.buf
-
-    def feed(self, data: bytes) -> None:
-        if self.skip:
-            if len(data) <= self.skip:
-                self.skip -= len(data)
-                return
-            data = data[self.skip:]
-            self.skip = 0
-        buf = self.buf + data if self.buf else data
-        pos = 0
-        n = len(buf)
-        while pos < n:
-            if self.skip:
-                step = min(self.skip, n - pos)
-                pos += step
-                self.skip -= step
-                continue
-            state = self.state
-            if state == "magic":
-                if n - pos < 4:
-                    break
-                magic = int.from_bytes(buf[pos:pos + 4], "little")
-                if magic == 0xFD2FB528:
-                    pos += 4
-                    self.state = "frame_header"
-                elif magic & ~0xF == _ZSTD_SKIPPABLE:
-                    if n - pos < 8:
-                        break
-                    self.skip = int.from_bytes(buf[pos + 4:pos + 8], "little")
-                    pos += 8
-                    self.frames += 1
-                else:
-                    raise LayerError("zstd_trailing_garbage", f"bytes after zstd frame {self.frames} are not a zstd frame")
-            elif state == "frame_header":
-                fhd = buf[pos]
-                fcs_flag, single, dict_flag = fhd >> 6, (fhd >> 5) & 1, fhd & 3
-                self._checksum = bool((fhd >> 2) & 1)
-                size = 1 + (0 if single else 1) + (0, 1, 2, 4)[dict_flag] + ((1 if single else 0), 2, 4, 8)[fcs_flag]
-                if n - pos < size:
-                    break
-                pos += size
-                self.state = "block"
-            elif state == "block":
-                if n - pos < 3:
-                    break
-                header = int.from_bytes(buf[pos:pos + 3], "little")
-                pos += 3
-                last, btype, bsize = header & 1, (header >> 1) & 3, header >> 3
-                if btype == 3:
-                    raise LayerError("zstd_corrupt", "reserved zstd block type")
-                self.skip = 1 if btype == 1 else bsize
-                if last:
-                    self.state = "checksum" if self._checksum else "magic"
-                    if not self._checksum:
-                        self.frames += 1
-            else:  # checksum
-                self.skip = 4
-                self.state = "magic"
-                self.frames += 1
-        self.buf = buf[pos:]
-
-
-class _WalkingReader:
-    """A file-like view of the blob for ``zstandard`` that also feeds the frame walker."""
-
-    def __init__(self, reader: HashingReader, walker: _ZstdFrameWalker) -> None:
-        self.reader, self.walker = reader, walker
-
-    def read(self, n: int = IN_CHUNK) -> bytes:
-        data = self.reader.read(n)
-        if data:
-            self.walker.feed(data)
-        return data
-
-
 def _unzstd(reader: HashingReader) -> Iterator[bytes]:
-    walker = _ZstdFrameWalker()
-    walking = _WalkingReader(reader, walker)
+    walker = ZstdFrameWalker()
+    walking = WalkingReader(reader, walker)
     stream = zstandard.ZstdDecompressor().stream_reader(
         walking, read_size=IN_CHUNK, read_across_frames=True
     )
