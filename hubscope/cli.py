@@ -25,6 +25,7 @@ COMMANDS = {
     "report": "analyze.report_command:report_command",
     "demo": "hubscope.demo.pipeline:demo_command",
     "trace": "hubscope.cli:trace_group",
+    "whatif": "jobs.whatif:whatif_command",
 }
 # ``hubscope trace ...``: registry workload traces (characterize, generate, replay)
 TRACE_COMMANDS = {
