@@ -16,7 +16,7 @@ import traceback
 from typing import Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BENCHMARKS = ("scan", "typing", "typing_head", "crawl", "stats", "scaling", "memory", "replay")
+BENCHMARKS = ("scan", "typing", "typing_head", "crawl", "stats", "scaling", "memory", "replay", "restore")
 
 
 def load(name: str):

@@ -154,6 +154,8 @@ def tar_from_table(rows: pd.DataFrame, store: FileStore) -> bytes:
             info.type = _TYPES.get(r.type, tarfile.REGTYPE)
             info.mode, info.uid, info.gid, info.mtime = int(r.mode or 0), int(r.uid or 0), int(r.gid or 0), int(r.mtime or 0)
             info.linkname = r.link_target or ""
+            if r.type == "hardlink":  # the table roots hardlink targets at "/"; in a tar they are archive names
+                info.linkname = info.linkname.lstrip("/")
             body = None
             if r.type == "reg" and r.size_bytes:
                 with open(store._file(r.content_sha256.split(":")[-1]), "rb") as fh:
@@ -227,6 +229,8 @@ def _drain(blob_open: Callable[[], object]) -> int:
 def rates(per_layer: pd.DataFrame) -> dict:
     """Per-core MB/s over all calibrated layers (total bytes / total CPU seconds)."""
     ok = per_layer[per_layer["error"].isna()] if "error" in per_layer else per_layer
+    if ok.empty:
+        return {"rebuild_gzip_mbps": None, "rebuild_tar_mbps": None, "serve_mbps": None, "layers": 0, "tar_bytes": 0}
     tar, blob = float(ok["tar_bytes"].sum()), float(ok["blob_bytes"].sum())
 
     def mbps(num: float, col: str) -> float:

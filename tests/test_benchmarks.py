@@ -10,7 +10,7 @@ def test_every_benchmark_runs_on_a_tiny_input():
     out = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "run.py"), "--tiny"],
                          capture_output=True, text=True, timeout=1500, cwd=ROOT)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
-    for name in ("scan", "typing", "typing_head", "crawl", "stats", "scaling", "memory", "replay"):
+    for name in ("scan", "typing", "typing_head", "crawl", "stats", "scaling", "memory", "replay", "restore"):
         assert f"=== {name}: ok" in out.stdout
     # each prints its comparison against the baseline run in the same script
     assert "vs gzip|sha" in out.stdout
@@ -19,6 +19,7 @@ def test_every_benchmark_runs_on_a_tiny_input():
     assert "MAGIC_NO_CHECK_TEXT" in out.stdout and "vs baseline" in out.stdout
     assert "typing head: smallest head within 0.5 points of a full read" in out.stdout
     assert "x the plain loop" in out.stdout
+    assert "rebuild + gzip" in out.stdout and "x vs gzip -c" in out.stdout
 
 
 def test_unknown_benchmark_is_a_usage_error():
