@@ -20,6 +20,7 @@ import pandas as pd
 from analyze.figures import human_bytes, render_figures
 from analyze.population_names import LABELS
 from analyze.published import REFERENCES, format_value
+from analyze.whatif_report import whatif_section
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,7 @@ def render_report(results_dir: str, out_dir: str, extra_sections: Sequence[str] 
         parts.extend(_img(figures[f], f) for f in figs if f in figures)
         parts.extend(_table(tables.get(n), n) for n in names)
     parts.extend(extra_sections)
+    parts.append(whatif_section(results_dir, frames, os.path.join(out_dir, "figures"), _table, _img))
     parts.append("<h2>Options</h2>" + _table(pd.DataFrame([{k: str(v) for k, v in summary.get("options", {}).items()}]), "options"))
     parts.append("</body></html>")
     os.makedirs(out_dir, exist_ok=True)

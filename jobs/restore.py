@@ -144,6 +144,11 @@ _TYPES = {"reg": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYM
           "whiteout": tarfile.REGTYPE, "opaque_whiteout": tarfile.REGTYPE}
 
 
+def _int(value) -> int:
+    """A table field as an int; missing (None or NaN) is 0, as tarfile writes it."""
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
 def tar_from_table(rows: pd.DataFrame, store: FileStore) -> bytes:
     """A layer rebuilt from its ``files`` rows alone (what the table keeps of each header) and the file store."""
     buf = io.BytesIO()
@@ -152,7 +157,7 @@ def tar_from_table(rows: pd.DataFrame, store: FileStore) -> bytes:
             raw = r.path_raw if isinstance(r.path_raw, bytes) else None
             info = tarfile.TarInfo(raw.decode("utf-8", "surrogateescape") if raw else r.path.lstrip("/"))
             info.type = _TYPES.get(r.type, tarfile.REGTYPE)
-            info.mode, info.uid, info.gid, info.mtime = int(r.mode or 0), int(r.uid or 0), int(r.gid or 0), int(r.mtime or 0)
+            info.mode, info.uid, info.gid, info.mtime = _int(r.mode), _int(r.uid), _int(r.gid), _int(r.mtime)
             info.linkname = r.link_target or ""
             if r.type == "hardlink":  # the table roots hardlink targets at "/"; in a tar they are archive names
                 info.linkname = info.linkname.lstrip("/")
@@ -210,9 +215,14 @@ def calibrate_layer(blob_open: Callable[[], object], layer: dict, table_rows: Op
         "blob_digest_match": packed.result == digest,
     }
     if table_rows is not None and len(table_rows):
-        from_table = tar_from_table(table_rows, store)
-        row["table_entries_match"] = tar_entries(from_table) == original_entries
-        row["diff_id_from_table"] = "sha256:" + hashlib.sha256(from_table).hexdigest() == layer.get("diff_id")
+        try:
+            from_table = tar_from_table(table_rows, store)
+        except (OSError, ValueError, tarfile.TarError) as exc:  # rows that name a content the store lacks
+            row["table_entries_match"], row["diff_id_from_table"] = False, False
+            row["table_error"] = f"{type(exc).__name__}: {exc}"[:300]
+        else:
+            row["table_entries_match"] = tar_entries(from_table) == original_entries
+            row["diff_id_from_table"] = "sha256:" + hashlib.sha256(from_table).hexdigest() == layer.get("diff_id")
     return row
 
 

@@ -34,15 +34,20 @@ CALIBRATION_MAX_TAR_BYTES = 512 * 1_000_000  # a calibration layer is held in me
 
 
 def read_trace(spark, path: str):
-    """A trace's popularity: Parquet or CSV with columns ``layer_digest`` and ``gets`` (one row per
-    layer, or per request with ``gets`` = 1; rows of one digest are summed)."""
+    """A trace's popularity as ``layer_digest, gets``, from Parquet or CSV: either those two columns (one
+    row per layer, or per request with ``gets`` = 1; rows of one digest are summed), or a parsed trace
+    with ``common/traces.py``'s columns, whose successful blob GETs are counted per ``target``."""
     from pyspark.sql import functions as F
 
     df = spark.read.parquet(path) if path.endswith(".parquet") or os.path.isdir(path) else (
         spark.read.option("header", "true").csv(path))
+    if {"kind", "method", "target", "status"} <= set(df.columns):
+        gets = df.where((F.col("kind") == "blob") & (F.upper("method") == "GET") & (F.col("status").cast("int") < 400))
+        return gets.select(F.col("target").alias("layer_digest"), F.lit(1.0).alias("gets"))
     missing = {"layer_digest", "gets"} - set(df.columns)
     if missing:
-        raise click.UsageError(f"trace {path} lacks column(s) {', '.join(sorted(missing))} (needs layer_digest, gets)")
+        raise click.UsageError(f"trace {path} lacks column(s) {', '.join(sorted(missing))} "
+                               "(needs layer_digest, gets; or a parsed trace's kind, method, target, status)")
     return df.select(F.col("layer_digest").cast("string"), F.col("gets").cast("double"))
 
 
@@ -202,9 +207,10 @@ def whatif_command(tables_dir, out_dir, replicas, popularity, hot_shares, hot_th
     summary = run_whatif(spark, tables_dir, out_dir, options, store=store, calibration=calibration, trace=trace,
                          calibrate_layers=calibrate_layers, seed=seed)
     rates = summary["restore_rates"] or {}
+    measured = (f"restore {rates['rebuild_gzip_mbps']:.0f} MB/s/core (rebuild+gzip), {rates['rebuild_tar_mbps']:.0f} "
+                "(rebuild only)") if rates.get("layers") else "restore cost not measured"
     click.echo(f"what-if in {out_dir}: {summary['inputs']['layers']} layers, R={replicas}, popularity "
-               f"{summary['options']['popularity_used']}; restore {rates.get('rebuild_gzip_mbps', float('nan')):.0f} MB/s/core "
-               f"(rebuild+gzip), {rates.get('rebuild_tar_mbps', float('nan')):.0f} (rebuild only)")
+               f"{summary['options']['popularity_used']}; {measured}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -121,3 +121,29 @@ def test_stats_and_report_on_a_corpus_where_every_layer_failed(spark, tmp_path):
     assert summary["corpus"]["layers_error"] == 1 and summary["dedup"]["layer_blobs"]["total_files"] == 0
     assert summary["waste"]["wasted_bytes"] == 0
     assert os.path.exists(render_report(str(tmp_path / "results"), str(tmp_path / "report")))
+
+
+def test_report_shows_the_registry_whatif_beside_duphunter(results, tmp_path):
+    """`hubscope whatif` into the stats results (its chunk_dedup gives the chunk mode), then the report again."""
+    from jobs.cli import main as hubscope
+
+    root, _, _ = results
+    run = CliRunner().invoke(hubscope, ["whatif", "--tables", str(root / "tables"), "--out", str(root / "results"),
+                                        "--store", str(root / "store"), "--calibrate-layers", "2"])
+    assert run.exit_code == 0, run.output
+    rep = CliRunner().invoke(report_command, ["--results", str(root / "results"), "--out", str(tmp_path / "report")])
+    assert rep.exit_code == 0, rep.output
+    page = open(rep.stdout.strip(), encoding="utf-8").read()
+    assert "Registry what-if: DupHunter&#x27;s dedup modes" in page and 'id="fig-whatif"' in page
+    assert (tmp_path / "report" / "figures" / "whatif.svg").exists()
+    # DupHunter's numbers are labelled as theirs; ours say where the restore rates were measured
+    assert "DupHunter (Zhao et al., USENIX ATC 2020) published up to 6.9x less storage" in page and "2.8x" in page
+    assert "Restore cost measured on this machine" in page and "MB/s per core" in page
+    summary = json.load(open(root / "results" / "whatif.json"))
+    chunk = pd.read_parquet(root / "results" / "chunk_dedup.parquet").query("population == 'layer_blobs'").set_index("level")
+    ratio = chunk.loc["chunk", "stored_bytes"] / chunk.loc["file", "stored_bytes"]
+    modes = pd.read_parquet(root / "results" / "whatif_modes.parquet").set_index("family")
+    # chunk mode: R = 3 replicas of (unique file bytes x the sample's chunk/file ratio + every header skeleton)
+    inputs = summary["inputs"]
+    assert modes.loc["chunk", "stored_bytes"] == round(3 * (inputs["unique_file_bytes"] * ratio + inputs["skeleton_bytes"]))
+    assert "chunk dedup (FastCDC, 2 sampled layers)" in page and "B-mode 0" in page

@@ -128,3 +128,18 @@ def test_run_whatif_writes_modes_and_summary(spark, tmp_path):
     assert summary["inputs"] == {"layers": 3, "layers_skipped": 1, "gets": 200.0, "compressed_bytes": 7000,
                                  "uncompressed_bytes": 14300, "skeleton_bytes": 300, "unique_file_bytes": 8000, "unique_files": 4}
     assert summary["restore_rates"] is None and "get_cost_s" not in modes
+
+
+def test_trace_files_of_either_shape(spark, tables, tmp_path):
+    from jobs.whatif import read_trace
+
+    counts = tmp_path / "counts.csv"
+    counts.write_text(f"layer_digest,gets\n{L2},4\n{L2},1\n{L3},2\n")
+    # a parsed trace (common/traces.py columns): successful blob GETs count, HEADs, errors and manifests do not
+    parsed = tmp_path / "parsed.csv"
+    parsed.write_text("kind,method,target,status\n" + "".join(
+        f"{k},{m},{t},{s}\n" for k, m, t, s in [("blob", "GET", L2, 200), ("blob", "GET", L2, 200), ("blob", "GET", L3, 200),
+                                                ("blob", "HEAD", L3, 200), ("blob", "GET", L3, 404), ("manifest", "GET", L1, 200)]))
+    for path, expected in ((counts, {L2: 5.0, L3: 2.0, L1: 0.0}), (parsed, {L2: 2.0, L3: 1.0, L1: 0.0})):
+        costs, _ = _inputs(tables, "trace", read_trace(spark, str(path)))
+        assert dict(zip(costs["layer_digest"], costs["gets"])) == expected
