@@ -215,9 +215,12 @@ def whatif_command(tables_dir, out_dir, replicas, popularity, hot_shares, hot_th
 
 def main(argv: list[str] | None = None) -> None:
     """spark-submit entry: parse ``argv`` like ``hubscope whatif`` and run it."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("py4j").setLevel(logging.WARNING)
-    whatif_command.main(args=argv if argv is not None else sys.argv[1:], standalone_mode=False)
+    from common.logsetup import configure_logging
+
+    configure_logging()
+    from jobs.whatif import whatif_command as _command  # the module's own name, not __main__
+
+    _command.main(args=argv if argv is not None else sys.argv[1:], standalone_mode=False)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from jobs.restore import FileStore, GzipSink, calibrate, rates, tar_entries
-from jobs.sample_images import download_packages, layer_tar
-from jobs.scanner import scan_layer
+from hubscope.demo.sample_images import download_packages, layer_tar
+from jobs.layer_scanner import scan_layer
 
 
 def _sha(data: bytes) -> str:

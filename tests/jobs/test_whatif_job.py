@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 from click.testing import CliRunner
 
 import jobs.whatif as whatif_module
-from jobs.cli import main as hubscope
+from hubscope.cli import main as hubscope
 from jobs.scan import run_scan
 from jobs_sparkkit import VENV_BIN, spark_env
 from jobs_storekit import demo_store
