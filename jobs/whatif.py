@@ -35,7 +35,8 @@ CALIBRATION_MAX_TAR_BYTES = 512 * 1_000_000  # a calibration layer is held in me
 
 def read_trace(spark, path: str):
     """A trace's popularity as ``layer_digest, gets``, from Parquet or CSV: either those two columns (one
-    row per layer, or per request with ``gets`` = 1; rows of one digest are summed), or a parsed trace
+    row per layer, or per request with ``gets`` = 1; rows of one digest are summed; ``get_count`` as
+    ``hubscope trace stats`` writes ``layer_popularity`` is read as ``gets``), or a parsed trace
     with ``common/traces.py``'s columns, whose successful blob GETs are counted per ``target``."""
     from pyspark.sql import functions as F
 
@@ -44,6 +45,8 @@ def read_trace(spark, path: str):
     if {"kind", "method", "target", "status"} <= set(df.columns):
         gets = df.where((F.col("kind") == "blob") & (F.upper("method") == "GET") & (F.col("status").cast("int") < 400))
         return gets.select(F.col("target").alias("layer_digest"), F.lit(1.0).alias("gets"))
+    if "gets" not in df.columns and "get_count" in df.columns:  # `hubscope trace stats`'s layer_popularity
+        df = df.withColumnRenamed("get_count", "gets")
     missing = {"layer_digest", "gets"} - set(df.columns)
     if missing:
         raise click.UsageError(f"trace {path} lacks column(s) {', '.join(sorted(missing))} "

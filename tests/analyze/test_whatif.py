@@ -140,6 +140,9 @@ def test_trace_files_of_either_shape(spark, tables, tmp_path):
     parsed.write_text("kind,method,target,status\n" + "".join(
         f"{k},{m},{t},{s}\n" for k, m, t, s in [("blob", "GET", L2, 200), ("blob", "GET", L2, 200), ("blob", "GET", L3, 200),
                                                 ("blob", "HEAD", L3, 200), ("blob", "GET", L3, 404), ("manifest", "GET", L1, 200)]))
-    for path, expected in ((counts, {L2: 5.0, L3: 2.0, L1: 0.0}), (parsed, {L2: 2.0, L3: 1.0, L1: 0.0})):
+    popularity = tmp_path / "layer_popularity.csv"  # as `hubscope trace stats` writes it
+    popularity.write_text(f"layer_digest,get_count,size_bytes\n{L1},3,10\n")
+    for path, expected in ((counts, {L2: 5.0, L3: 2.0, L1: 0.0}), (parsed, {L2: 2.0, L3: 1.0, L1: 0.0}),
+                           (popularity, {L1: 3.0, L2: 0.0, L3: 0.0})):
         costs, _ = _inputs(tables, "trace", read_trace(spark, str(path)))
         assert dict(zip(costs["layer_digest"], costs["gets"])) == expected
