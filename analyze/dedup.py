@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+
+from analyze.ordering import positions, running_totals
 
 
 def _ratios(df: DataFrame) -> DataFrame:
@@ -77,15 +79,14 @@ def random_layer_order(weighted: DataFrame, seed: int) -> DataFrame:
     """``layer_digest, rank``: a seeded pseudo-random order, independent of partitioning."""
     layers = weighted.select("layer_digest").distinct()
     key = F.sha2(F.concat(F.lit(f"{seed}:"), F.col("layer_digest")), 256)
-    return layers.withColumn("rank", F.row_number().over(Window.orderBy(key, "layer_digest")))
+    return positions(layers.withColumn("_key", key), ["_key", "layer_digest"]).drop("_key")
 
 
 def popularity_layer_order(image_layers: DataFrame, images: DataFrame) -> DataFrame:
     """``layer_digest, rank``: layers of the most pulled images first (max pull count of any user)."""
     pulls = image_layers.join(images.select("image_digest", "pull_count"), "image_digest", "left")
     best = pulls.groupBy("layer_digest").agg(F.max("pull_count").alias("pulls"))
-    order = Window.orderBy(F.desc_nulls_last("pulls"), "layer_digest")
-    return best.withColumn("rank", F.row_number().over(order)).select("layer_digest", "rank")
+    return positions(best, [F.desc_nulls_last("pulls"), "layer_digest"]).select("layer_digest", "rank")
 
 
 def dedup_growth(weighted: DataFrame, order: DataFrame, max_points: int = 500) -> DataFrame:
@@ -101,14 +102,9 @@ def dedup_growth(weighted: DataFrame, order: DataFrame, max_points: int = 500) -
     first = ranked.groupBy("content_sha256").agg(F.min("rank").alias("rank"), F.max("size_bytes").alias("size_bytes"))
     new = first.groupBy("rank").agg(F.count(F.lit(1)).alias("new_unique"), F.sum("size_bytes").alias("new_bytes"))
     all_ranks = order.select("rank").join(per_layer, "rank", "left").join(new, "rank", "left").fillna(0)
-    running = Window.orderBy("rank").rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    curve = all_ranks.select(
-        F.col("rank").alias("layers"),
-        F.sum("files").over(running).alias("total_files"),
-        F.sum("new_unique").over(running).alias("unique_files"),
-        F.sum("bytes").over(running).alias("total_bytes"),
-        F.sum("new_bytes").over(running).alias("unique_bytes"),
-    )
+    sums = {"total_files": F.col("files"), "unique_files": F.col("new_unique"), "total_bytes": F.col("bytes"),
+            "unique_bytes": F.col("new_bytes")}
+    curve = running_totals(all_ranks, ["rank"], sums).select(F.col("rank").alias("layers"), *sums)
     n = order.count()
     step = max(1, -(-n // max_points))
     kept = curve.where((F.col("layers") % step == 0) | (F.col("layers") == n) | (F.col("layers") == 1))

@@ -15,21 +15,40 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator, PercentFormatter  # noqa: E402
+
+from analyze.population_names import SHORT  # noqa: E402
+from common.units import human_bytes  # noqa: E402  (re-exported: the report formats tables with it)
 
 log = logging.getLogger(__name__)
 Frames = dict[str, pd.DataFrame]
 
 
-def human_bytes(n: float, _pos=None) -> str:
-    """``1536`` -> ``1.5 KiB`` (axis labels and report tables)."""
-    if n is None or pd.isna(n):
-        return "n/a"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(n) < 1024 or unit == "PiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
+def _tick_bytes(n: float, _pos=None) -> str:
+    """Axis ticks at powers of two: ``4 KiB``, ``1 MiB`` (no ``.0``)."""
+    text = human_bytes(n)
+    return text.replace(".0 ", " ")
+
+
+def bytes_axis(axis, log: bool = True) -> None:
+    """Binary units on a byte axis: on a log scale ticks at powers of 4 (1 KiB, 4 KiB, 16 KiB ...), never
+    at decimal decades (which print as ``976.6 KiB``)."""
+    if log and axis.get_scale() == "log":
+        axis.set_major_locator(LogLocator(base=4, numticks=12))
+        axis.set_minor_locator(NullLocator())
+    axis.set_major_formatter(FuncFormatter(_tick_bytes))
+
+
+def _scale(axis) -> str:
+    """``, log scale`` for a log axis (the label says how to read it), else nothing."""
+    return ", log scale" if axis.get_scale() == "log" else ""
+
+
+def count_axis(axis) -> None:
+    """Counts get whole-number ticks (never 0.25 images or depth 5.5), with thousands separators."""
+    if axis.get_scale() == "linear":
+        axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos=None: f"{v:,.0f}"))
 
 
 def _fig(title: str, ncols: int = 1) -> tuple[Figure, list]:
@@ -44,6 +63,10 @@ def _legend(ax) -> None:
 
 
 def _cdf_lines(ax, df: pd.DataFrame, metrics: dict[str, str], log_x: bool = True) -> None:
+    values = df[df["metric"].isin(list(metrics))]["value"].dropna()
+    positive = values[values > 0]
+    if log_x and (positive.empty or positive.max() / positive.min() < 50):
+        log_x = False  # within a decade or two a log axis has no ticks to label
     for metric, label in metrics.items():
         pts = df[df["metric"] == metric].sort_values("p")
         if len(pts):
@@ -61,8 +84,8 @@ def fig_layer_sizes(r: Frames) -> Optional[Figure]:
         return None
     fig, (ax1, ax2) = _fig("Layer sizes and compression (each layer once)", 2)
     _cdf_lines(ax1, r["layer_cdf"], {"compressed_bytes": "compressed", "uncompressed_bytes": "uncompressed"})
-    ax1.xaxis.set_major_formatter(FuncFormatter(human_bytes))
-    ax1.set_xlabel("layer size (bytes, log scale)")
+    bytes_axis(ax1.xaxis)
+    ax1.set_xlabel(f"layer size (bytes{_scale(ax1.xaxis)})")
     _cdf_lines(ax2, r["layer_cdf"], {"compression_ratio": "compression ratio"}, log_x=False)
     ax2.set_xlabel("uncompressed / compressed")
     return fig
@@ -73,9 +96,11 @@ def fig_layer_counts(r: Frames) -> Optional[Figure]:
         return None
     fig, (ax1, ax2) = _fig("Files, directories and depth per layer (each layer once)", 2)
     _cdf_lines(ax1, r["layer_cdf"], {"file_count": "regular files", "dir_count": "directories"})
-    ax1.set_xlabel("entries per layer (count, log scale)")
+    ax1.set_xlabel(f"entries per layer (count{_scale(ax1.xaxis)})")
+    count_axis(ax1.xaxis)
     _cdf_lines(ax2, r["layer_cdf"], {"depth_max": "deepest path"}, log_x=False)
     ax2.set_xlabel("path components")
+    count_axis(ax2.xaxis)
     return fig
 
 
@@ -84,8 +109,8 @@ def fig_file_sizes(r: Frames) -> Optional[Figure]:
         return None
     fig, (ax,) = _fig("Regular-file sizes (files of unique layers)")
     _cdf_lines(ax, r["file_size_cdf"], {"size_bytes": "file size"})
-    ax.xaxis.set_major_formatter(FuncFormatter(human_bytes))
-    ax.set_xlabel("file size (bytes, log scale)")
+    bytes_axis(ax.xaxis)
+    ax.set_xlabel(f"file size (bytes{_scale(ax.xaxis)})")
     return fig
 
 
@@ -98,16 +123,21 @@ def fig_image_sizes(r: Frames) -> Optional[Figure]:
         v = stats[col].dropna().sort_values()
         ax1.step(v.clip(lower=1), [(i + 1) / len(v) for i in range(len(v))], where="post", label=label)
     ax1.set_xscale("log")
-    ax1.xaxis.set_major_formatter(FuncFormatter(human_bytes))
+    bytes_axis(ax1.xaxis)
     ax1.set_xlabel("image size (bytes, log scale)")
     ax1.set_ylabel("share of images (CDF)")
     ax1.yaxis.set_major_formatter(PercentFormatter(1.0))
     _legend(ax1)
     ax1.grid(alpha=0.3)
     ax2.scatter(stats["layer_count"], stats["file_count"], s=12, alpha=0.7)
-    ax2.set_yscale("symlog")
+    files = stats["file_count"].dropna()
+    log_y = len(files) and files.min() > 0 and files.max() / files.min() > 50  # log only across decades
+    if log_y:
+        ax2.set_yscale("log")
     ax2.set_xlabel("layers per image (count)")
-    ax2.set_ylabel("regular files per image (count, log)")
+    ax2.set_ylabel(f"regular files per image (count{', log' if log_y else ''})")
+    count_axis(ax2.xaxis)
+    count_axis(ax2.yaxis)
     ax2.grid(alpha=0.3)
     return fig
 
@@ -132,7 +162,8 @@ def fig_type_classes(r: Frames) -> Optional[Figure]:
     _share_bars(ax1, r["type_class"], "type classes (reference taxonomy)")
     fine = r.get("type_fine", pd.DataFrame())
     if not fine.empty:
-        _share_bars(ax2, fine.nlargest(15, "bytes"), "15 largest fine types")
+        shown = fine.nlargest(15, "bytes")
+        _share_bars(ax2, shown, f"{len(shown)} largest fine types" if len(fine) > len(shown) else f"all {len(shown)} fine types")
     return fig
 
 
@@ -144,7 +175,7 @@ def fig_dedup(r: Frames) -> Optional[Figure]:
     x = range(len(overall))
     ax1.bar([i - 0.2 for i in x], overall["dedup_count"], width=0.4, label="by count")
     ax1.bar([i + 0.2 for i in x], overall["dedup_capacity"], width=0.4, label="by capacity")
-    ax1.set_xticks(list(x), overall["population"].astype(str), rotation=10)
+    ax1.set_xticks(list(x), [SHORT.get(p, p).replace(" of every", "\nof every") for p in overall["population"].astype(str)])
     ax1.set_ylabel("removable share (dedup ratio)")
     ax1.set_title("per population")
     ax1.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -164,12 +195,16 @@ def fig_growth(r: Frames) -> Optional[Figure]:
     if "growth_random" not in r:
         return None
     fig, (ax,) = _fig("Dedup ratio as unique layers are added")
-    for name, label in (("growth_random", "random order"), ("growth_popularity", "most pulled first")):
+    stats = r.get("image_stats")
+    has_pulls = stats is not None and "pull_count" in stats and stats["pull_count"].notna().any()
+    orders = (("growth_random", "random order"),) + ((("growth_popularity", "most pulled first"),) if has_pulls else ())
+    for name, label in orders:
         g = r.get(name)
         if g is not None and len(g):
             ax.plot(g["layers"], g["dedup_capacity"], label=f"{label}, by capacity")
             ax.plot(g["layers"], g["dedup_count"], linestyle="--", label=f"{label}, by count")
     ax.set_xlabel("layers added (count)")
+    count_axis(ax.xaxis)
     ax.set_ylabel("dedup ratio so far")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(alpha=0.3)
@@ -181,6 +216,8 @@ def _bars(ax, labels, values, xlabel: str, ylabel: str, percent: bool = False) -
     ax.bar([str(v) for v in labels], values)
     if percent:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    else:
+        count_axis(ax.yaxis)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(axis="y", alpha=0.3)
@@ -196,6 +233,8 @@ def _loglog_bars(ax, x, y, xlabel: str, what: str) -> None:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"{what} (count{', log' if log_y else ''})")
+    count_axis(ax.xaxis)
+    count_axis(ax.yaxis)
     ax.grid(alpha=0.3)
 
 
@@ -218,19 +257,30 @@ def fig_sharing(r: Frames) -> Optional[Figure]:
     return fig
 
 
+SAVINGS_LEVELS = {"none": "none", "layer": "layer", "file": "file", "layer_compressed": "layer\n(compressed)"}
+
+
 def fig_savings(r: Frames) -> Optional[Figure]:
     if "layer_vs_file" not in r:
         return None
     cols = 2 if "chunk_dedup" in r else 1
     fig, axes = _fig("Storage savings by dedup granularity", cols)
     lvf = r["layer_vs_file"]
-    _bars(axes[0], lvf["level"], lvf["savings"], "dedup level", "saved share of referenced bytes", percent=True)
+    # the compressed-blob bar has another base (compressed bytes) than the others (uncompressed file bytes)
+    compressed = lvf["level"].astype(str) == "layer_compressed"
+    labels = [SAVINGS_LEVELS.get(str(v), str(v)) for v in lvf["level"]]
+    axes[0].bar(labels, lvf["savings"], color=["tab:orange" if c else "tab:blue" for c in compressed],
+                hatch=None)
+    axes[0].yaxis.set_major_formatter(PercentFormatter(1.0))
+    axes[0].set_xlabel("dedup level (blue: of uncompressed file bytes; orange: of compressed blob bytes)")
+    axes[0].set_ylabel("saved share of referenced bytes")
+    axes[0].grid(axis="y", alpha=0.3)
     axes[0].set_title("every layer of every image")
     if cols == 2:
         cd = r["chunk_dedup"]
         for pop, offset in (("layer_blobs", -0.2), ("image_refs", 0.2)):
             part = cd[cd["population"] == pop]
-            axes[1].bar([i + offset for i in range(len(part))], part["savings"], width=0.4, label=pop)
+            axes[1].bar([i + offset for i in range(len(part))], part["savings"], width=0.4, label=SHORT.get(pop, pop))
             axes[1].set_xticks(range(len(part)), part["level"].astype(str))
         axes[1].yaxis.set_major_formatter(PercentFormatter(1.0))
         axes[1].set_title("sampled layers: layer vs file vs chunk (FastCDC)")
@@ -247,16 +297,21 @@ def fig_waste(r: Frames) -> Optional[Figure]:
     ax1.hist(w["efficiency"].dropna(), bins=20, range=(0, 1))
     ax1.set_xlabel("dive efficiency (1 = no waste)")
     ax1.set_ylabel("images (count)")
+    count_axis(ax1.yaxis)
     ax1.grid(alpha=0.3)
-    ax2.scatter(w["image_bytes"].clip(lower=1), w["wasted_bytes"].clip(lower=1), s=12, alpha=0.7, label="dive wasted bytes")
-    ax2.scatter(w["final_bytes"].clip(lower=1), w["duplicate_bytes"].clip(lower=1), s=12, alpha=0.7, marker="x",
-                label="duplicate content in final fs")
+    # a log axis has no zero: images without waste are counted in the legend, not drawn at 1 B
+    for size, part, label, marker in (("image_bytes", "wasted_bytes", "dive wasted bytes", "o"),
+                                      ("final_bytes", "duplicate_bytes", "duplicate content in final fs", "x")):
+        some = w[(w[part] > 0) & (w[size] > 0)]
+        none = int((w[part] <= 0).sum())
+        ax2.scatter(some[size], some[part], s=12, alpha=0.7, marker=marker,
+                    label=f"{label} ({none} image{'s' if none != 1 else ''} with none, not drawn)" if none else label)
     ax2.set_xscale("log")
     ax2.set_yscale("log")
     for axis in (ax2.xaxis, ax2.yaxis):  # after set_*scale, which resets the formatters
-        axis.set_major_formatter(FuncFormatter(human_bytes))
+        bytes_axis(axis)
     ax2.set_xlabel("image size (bytes, log)")
-    ax2.set_ylabel("bytes (log; none drawn at 1 B)")
+    ax2.set_ylabel("bytes (log)")
     _legend(ax2)
     ax2.grid(alpha=0.3)
     return fig
@@ -287,7 +342,7 @@ def fig_popularity(r: Frames) -> Optional[Figure]:
     ax1.scatter(stats["pull_count"].clip(lower=1), stats["uncompressed_bytes"].clip(lower=1), s=12, alpha=0.7)
     ax1.set_xscale("log")
     ax1.set_yscale("log")
-    ax1.yaxis.set_major_formatter(FuncFormatter(human_bytes))
+    bytes_axis(ax1.yaxis)
     ax1.set_xlabel("pulls (count, log)")
     ax1.set_ylabel("uncompressed image size (log)")
     ax1.grid(alpha=0.3)
@@ -316,12 +371,16 @@ def fig_os(r: Frames) -> Optional[Figure]:
     cols = 2 if "os_distribution" in r else 1
     fig, axes = _fig("Operating systems and package ecosystems", cols)
     eco = r["ecosystems"]
+    if cols == 1:  # dpkg and apk databases are read by the content pass only: without it they are unknown, not 0
+        eco = eco[~eco["ecosystem"].isin(["dpkg", "apk"])]
+        axes[0].set_title("python and npm only (dpkg / apk need the content pass)")
     _bars(axes[0], eco["ecosystem"], eco["images_with"], "package ecosystem", "images with the ecosystem (count)")
     if cols == 2:
         od = r["os_distribution"].head(12)
         labels = [f"{a} {b}" if isinstance(b, str) else str(a) for a, b in zip(od["os_id"], od["os_version"])]
         axes[1].barh(labels[::-1], od["images"][::-1])
         axes[1].set_xlabel("images (count)")
+        count_axis(axes[1].xaxis)
         axes[1].set_title("distribution from /etc/os-release")
     return fig
 

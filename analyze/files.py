@@ -6,10 +6,11 @@ missing class is reported as ``unknown`` rather than dropped, so shares always s
 """
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from analyze import distributions
+from analyze.ordering import with_totals_share
 
 LEVELS = {"class": "type_class", "fine": "type_fine"}
 
@@ -26,10 +27,8 @@ def type_distribution(weighted: DataFrame, level: str = "class") -> DataFrame:
     )
     if level == "class":
         grouped = grouped.withColumn("type", F.col("type_class"))
-    everything = Window.partitionBy()
     return (
-        grouped.withColumn("file_share", F.col("files") / F.sum("files").over(everything))
-        .withColumn("byte_share", F.col("bytes") / F.sum("bytes").over(everything))
+        with_totals_share(grouped, {"file_share": "files", "byte_share": "bytes"})
         .withColumn("level", F.lit(level))
         .select("level", "type_class", "type", "files", "bytes", "file_share", "byte_share")
         .orderBy(F.desc("bytes"), "type")

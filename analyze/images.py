@@ -11,6 +11,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from analyze import distributions
+from analyze.ordering import average_ranks
 from analyze.populations import ok_layers
 
 IMAGE_METRICS = ("layer_count", "compressed_bytes", "uncompressed_bytes", "file_count")
@@ -56,21 +57,14 @@ def popularity_buckets(image_table: DataFrame, metrics: tuple[str, ...]) -> Data
     return bucketed.groupBy("decade", "pulls").agg(F.count(F.lit(1)).alias("images"), *aggs).orderBy("decade").drop("decade")
 
 
-def _average_rank(column: str) -> F.Column:
-    """Rank with ties sharing their average rank, as Spearman's coefficient requires."""
-    from pyspark.sql import Window
-
-    ties = F.count(F.lit(1)).over(Window.partitionBy(column))
-    return F.rank().over(Window.orderBy(column)) + (ties - 1) / 2
-
-
 def popularity_correlation(image_table: DataFrame, metrics: tuple[str, ...]) -> DataFrame:
     """``popularity, metric, images, spearman``: rank correlation of pulls/stars with each metric."""
     rows = []
     for pop in ("pull_count", "star_count"):
         for metric in metrics:
             pair = image_table.where(F.col(pop).isNotNull() & F.col(metric).isNotNull()).select(pop, metric)
-            ranked = pair.withColumn("rp", _average_rank(pop)).withColumn("rm", _average_rank(metric))
+            # ranks with ties sharing their average rank, as Spearman's coefficient requires
+            ranked = average_ranks(average_ranks(pair, pop, "rp"), metric, "rm")
             rows.append(
                 ranked.agg(F.count(F.lit(1)).alias("images"), F.corr("rp", "rm").alias("spearman")).select(
                     F.lit(pop).alias("popularity"), F.lit(metric).alias("metric"), "images", "spearman"

@@ -14,3 +14,10 @@ LABELS = {
     UNIQUE_DIFF_IDS: "unique uncompressed layers (one blob per diff_id)",
     IMAGE_REFS: "every layer of every image (layer sharing folded in)",
 }
+
+# short names for table cells and figure ticks (the report lists the definitions above once)
+SHORT = {
+    LAYER_BLOBS: "unique layers",
+    UNIQUE_DIFF_IDS: "unique uncompressed layers",
+    IMAGE_REFS: "every layer of every image",
+}

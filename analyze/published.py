@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from common.units import human_bytes
+
 ZHAO = "Zhao et al., IEEE CLUSTER 2019 / TPDS 2021"
-MB = 1_000_000
+MB = 1_000_000  # the published values' unit (decimal)
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,8 @@ def format_value(value: Optional[float], unit: str) -> str:
         return "n/a"
     if unit == "share":
         return f"{100 * value:.1f} %"
-    if unit == "bytes":
-        return f"{value / MB:,.1f} MB" if value < 1e12 else f"{value / 1e12:,.2f} TB"
+    if unit == "bytes":  # binary units like every other number of the report (the published side keeps its own)
+        return human_bytes(value)
     if unit == "ratio":
         return f"{value:.2f}"
     return f"{value:,.0f}"

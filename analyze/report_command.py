@@ -5,13 +5,16 @@ import logging
 
 import click
 
+from common.outputs import writable_dir
+
 log = logging.getLogger(__name__)
 
 
 @click.command("report")
 @click.option("--results", "results_dir", required=True, type=click.Path(exists=True, file_okay=False),
               help="Folder written by `hubscope stats` and/or `hubscope trace stats`.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for index.html and figures/.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), callback=writable_dir,
+              help="Folder for index.html and figures/.")
 def report_command(results_dir, out_dir) -> None:
     """Render the figures (PNG + SVG) and one self-contained HTML report; prints the HTML file's path."""
     import os

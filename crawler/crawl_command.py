@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import socket
 import sys
+import urllib.parse
 from typing import Iterator, Optional
 
 import click
@@ -40,15 +42,42 @@ def _tags(ctx, param, value: str) -> str:
     raise click.BadParameter("use 'latest', 'all' or a positive number N (the N most recent)")
 
 
+DOCKER_HUB_REGISTRY = "registry-1.docker.io"
+
+
 def _registry_url(value: str) -> str:
+    """The registry's base URL; only Docker Hub's names may omit the scheme (https is assumed)."""
     if has_userinfo(value):  # never echo the value: it holds a password
         raise click.UsageError("--registry must not contain credentials (user:password@); use --username and "
                                "--password, HUBSCOPE_REGISTRY_USER / HUBSCOPE_REGISTRY_PASSWORD, or the docker "
                                "config (--docker-config)")
     if "://" not in value:
+        if normalize_registry(value) != DOCKER_HUB_REGISTRY:
+            # https against a plain-HTTP registry retried for ~20 s and ended in an SSL WRONG_VERSION_NUMBER
+            raise click.UsageError(f"--registry {value} has no scheme: use http://{value} for a plain-HTTP registry "
+                                   f"(e.g. a local one) or https://{value}")
         value = "https://" + normalize_registry(value)
     scheme, _, host = value.partition("://")
+    if scheme not in ("http", "https"):
+        raise click.UsageError(f"--registry {value}: the scheme must be http:// or https://")
     return f"{scheme}://{normalize_registry(host)}"
+
+
+def _check_listening(url: str) -> None:
+    """One TCP connect before crawling: a refused connection fails now, not after every retry (~20 s).
+
+    Only a refusal is final here; a name that does not resolve or a timeout goes on to the crawl's
+    own retries and per-image records.
+    """
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=10).close()
+    except ConnectionRefusedError:
+        raise click.ClickException(f"cannot connect to {url}: connection refused (is a registry listening on "
+                                   f"{parts.hostname}:{port}? check --registry)") from None
+    except OSError:
+        pass
 
 
 @click.command("crawl", context_settings={"help_option_names": ["-h", "--help"]})
@@ -98,10 +127,11 @@ def _registry_url(value: str) -> str:
 @click.option("--no-resume", is_flag=True, help="Fetch manifests again even for items already crawled.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
 @click.option("--run-id", default=None, help="Name of this run's record file (default: a new id).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema hubscope.crawl/v1) instead of the summary line.")
 def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, hub_namespace, hub_limit, hub_url,
           tags, recent_by, platforms, all_platforms, concurrency, attempts, username, password, docker_config, s3_endpoint, s3_region,
           s3_access_key, s3_secret_key, archives, layouts, docker_daemon, docker_host, daemon_image, no_resume,
-          progress, run_id) -> None:
+          progress, run_id, as_json) -> None:
     """Fetch images into a verified, content-addressed blob store and append one record per image.
 
     Repositories come from REPO[:TAG] arguments, --repos-file, --catalog, --hub-search and
@@ -114,6 +144,7 @@ def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, 
     if not has_registry and not (archives or layouts or docker_daemon):
         raise click.UsageError("nothing to crawl: give REPO[:TAG], --repos-file, --catalog, --hub-search, "
                                "--hub-namespace, --docker-archive, --oci-layout or --docker-daemon")
+    url = _registry_url(registry)  # before the store is created: a typo must not leave an empty store behind
     config = StoreConfig(store, s3_endpoint=s3_endpoint, s3_region=s3_region, s3_access_key=s3_access_key,
                          s3_secret_key=s3_secret_key)
     if store.startswith("s3://") and not records_dir:
@@ -126,7 +157,6 @@ def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, 
             blob_store.ensure_bucket()
     except Exception as exc:
         raise click.ClickException(f"cannot open store {store}: {type(exc).__name__}: {redact(exc)}") from exc
-    url = _registry_url(registry)
     host = url.split("://", 1)[1]
     try:
         pinned = [parse_target(text, host) for text in repos]
@@ -137,12 +167,14 @@ def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, 
                            retry=dataclasses.replace(RetryPolicy(), max_attempts=attempts), recent_by=recent_by,
                            hub_api=hub_url)
     credentials = default_credentials(username, password, docker_config)
-    show_progress = sys.stderr.isatty() if progress is None else progress
+    # by default on a terminal, and not under -q (which lowers hubscope's loggers to warnings)
+    show_progress = (sys.stderr.isatty() and log.isEnabledFor(logging.INFO)) if progress is None else progress
     summaries: list[CrawlSummary] = []
     if archives or layouts or docker_daemon:
         summaries.append(_import_local(blob_store, records_root, run_id, options, archives,
                                        layouts, docker_daemon, docker_host, daemon_image))
     if has_registry:
+        _check_listening(url)
         targets = _targets(url, host, pinned, repos_file, catalog, hub_search, hub_namespace, hub_limit, hub_url,
                            credentials)
         try:
@@ -153,8 +185,14 @@ def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, 
     total = CrawlSummary.combine(summaries)
     for problem in total.listing_errors:
         click.echo(f"warning: repository listing stopped early: {redact(problem)}", err=True)
-    click.echo(total.line())
-    click.echo(f"records: {total.records_path}")
+    if as_json:
+        from common.jsonout import document
+
+        click.echo(document("crawl", {"registry": url if has_registry else None, "store": store,
+                                      "images": total.images, **dataclasses.asdict(total)}))
+    else:
+        click.echo(total.line())
+        click.echo(f"records: {total.records_path}")
     if total.images_ok + total.images_skipped == 0:
         raise SystemExit(1)  # nothing could be done
 

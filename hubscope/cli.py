@@ -24,6 +24,7 @@ COMMANDS = {
     "stats": "jobs.stats:stats_command",
     "report": "analyze.report_command:report_command",
     "demo": "hubscope.demo.pipeline:demo_command",
+    "inspect": "hubscope.inspect_command:inspect_command",
     "trace": "hubscope.cli:trace_group",
     "whatif": "jobs.whatif:whatif_command",
 }

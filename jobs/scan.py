@@ -33,6 +33,7 @@ from common import schemas
 from jobs.image_tables import LayerTodo, build_index
 from jobs.layer_scanner import ScanOptions
 from common.tables import TableSet
+from common.outputs import writable_dir
 from jobs.typecache import CACHE_ENV as TYPE_CACHE_ENV
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ class _PartWriter:
             self.writer.close()
 
 
-def scan_partition(bins, store: StoreConfig, files_dir: str, magic: bool, options: ScanOptions):
+def scan_partition(bins, store: StoreConfig, files_dir: str, magic: bool, options: ScanOptions, progress=None):
     """The ``mapInArrow`` function: task ids in (``bins.value[id]``, a broadcast, is that task's layers),
     one result row per layer out, file rows to the task's Parquet part.
 
@@ -143,6 +144,9 @@ def scan_partition(bins, store: StoreConfig, files_dir: str, magic: bool, option
                     row["files_rows"] = files.num_rows if files is not None else 0
                     if row["files_part"]:
                         part.add(files)
+                    if progress is not None:  # (layers, bytes) accumulators: the driver's progress bar
+                        progress[0].add(1)
+                        progress[1].add(todo.compressed_bytes or 0)
                     yield pa.RecordBatch.from_pylist([row], schema=RESULT_SCHEMA)
         part.close()
 
@@ -185,16 +189,19 @@ def _scan_one(blobs, todo: LayerTodo, typer, options: ScanOptions) -> tuple[dict
     return row, files
 
 
-def _progress(spark, stop: threading.Event, total: int) -> None:
-    tracker = spark.sparkContext.statusTracker()
-    while not stop.wait(5.0):
-        done = running = 0
-        for stage_id in tracker.getActiveStageIds():
-            info = tracker.getStageInfo(stage_id)
-            if info:
-                done += info.numCompletedTasks
-                running += info.numActiveTasks
-        log.info("scan progress: %d/%d tasks done, %d running", done, total, running)
+def _progress(stop: threading.Event, bins: list[list[LayerTodo]], layers_acc, bytes_acc) -> None:
+    """Layers and compressed bytes done (accumulators, updated as each task ends), rate and ETA."""
+    from common.progress import StageProgress
+
+    total = sum(len(b) for b in bins)
+    progress = StageProgress("scan", total, "layers", sum(t.compressed_bytes or 0 for b in bins for t in b) or None,
+                             logger=log)
+    try:
+        while not stop.wait(0.5):
+            progress.update(layers_acc.value, bytes_acc.value)
+        progress.update(layers_acc.value, bytes_acc.value)
+    finally:
+        progress.close()
 
 
 def _result_to_layers(result: pa.Table) -> tuple[pa.Table, dict[str, int]]:
@@ -275,21 +282,25 @@ def _run_spark(todo, config, files_dir, magic, options, spark, master, tasks) ->
     log.info("scanning %d layers in %d tasks (largest first)", len(todo), len(bins))
     # One task id per partition (a JVM range: no Python RDD stage); each task finds its layers in a broadcast.
     bins_bc = sc.broadcast(bins)
-    df = spark.range(len(bins), numPartitions=len(bins)).mapInArrow(scan_partition(bins_bc, config, files_dir, magic, options), RESULT_DDL)
+    layers_acc, bytes_acc = sc.accumulator(0), sc.accumulator(0)
+    df = spark.range(len(bins), numPartitions=len(bins)).mapInArrow(
+        scan_partition(bins_bc, config, files_dir, magic, options, (layers_acc, bytes_acc)), RESULT_DDL)
     stop = threading.Event()
-    watcher = threading.Thread(target=_progress, args=(spark, stop, len(bins)), daemon=True)
+    watcher = threading.Thread(target=_progress, args=(stop, bins, layers_acc, bytes_acc), daemon=True)
     watcher.start()
     try:
         result = df.toArrow()
     finally:
         stop.set()
+        watcher.join(timeout=5)
         bins_bc.unpersist()
     return _result_to_layers(result)
 
 
 @click.command("scan")
 @click.option("--store", required=True, help="Blob store: a local folder or s3://bucket/prefix.")
-@click.option("--tables", required=True, type=click.Path(file_okay=False), help="Folder of the output tables.")
+@click.option("--tables", required=True, type=click.Path(file_okay=False), callback=writable_dir,
+              help="Folder of the output tables.")
 @click.option("--records", default=None, type=click.Path(file_okay=False),
               help="Folder holding records/*.jsonl from the crawl (default: the store folder).")
 @click.option("--master", default=None, help="Spark master, e.g. local[2] or spark://host:7077 (default: spark-submit's, else local[*]).")
@@ -298,8 +309,9 @@ def _run_spark(todo, config, files_dir, magic, options, spark, master, tasks) ->
 @click.option("--tasks", default=None, type=click.IntRange(min=1), help="Number of scan tasks (default: 8 x Spark parallelism, at most one per layer).")
 @click.option("--type-head-bytes", default=ScanOptions().type_head_bytes, show_default=True, type=click.IntRange(min=1),
               help="Leading bytes of each file libmagic types (larger: closer to a full read, slower).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema hubscope.scan/v1) instead of the summary line.")
 def scan_command(store: str, tables: str, records: Optional[str], master: Optional[str], no_magic: bool,
-                 s3_endpoint: Optional[str], tasks: Optional[int], type_head_bytes: int) -> None:
+                 s3_endpoint: Optional[str], tasks: Optional[int], type_head_bytes: int, as_json: bool = False) -> None:
     """Scan every crawled layer into Parquet tables (images, image_layers, layers, files); reruns are incremental."""
     from common.records import RECORDS_DIR
 
@@ -312,7 +324,14 @@ def scan_command(store: str, tables: str, records: Optional[str], master: Option
     started = time.monotonic()
     summary = run_scan(store, tables, records=records, master=master, magic=not no_magic, s3_endpoint=s3_endpoint, tasks=tasks,
                        options=ScanOptions(type_head_bytes=type_head_bytes))
-    click.echo(f"{summary.line()} ({summary.skipped} already ok; {time.monotonic() - started:.1f}s)")
+    elapsed = time.monotonic() - started
+    if as_json:
+        from common.jsonout import document
+
+        click.echo(document("scan", {"store": store, "tables": tables, "layers": summary.__dict__,
+                                     "seconds": round(elapsed, 3)}))
+    else:
+        click.echo(f"{summary.line()} ({summary.skipped} already ok; {elapsed:.1f}s)")
 
 
 if __name__ == "__main__":

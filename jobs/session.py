@@ -63,5 +63,16 @@ def get_spark(app_name: str = "hubscope", master: Optional[str] = None, shuffle_
     )
     if not os.environ.get("HUBSCOPE_SPARK_PUBLIC"):
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-    return builder.getOrCreate()
+    spark = builder.getOrCreate()
+    quiet_spark_logs(spark)
+    return spark
+
+
+def quiet_spark_logs(spark) -> None:
+    """Spark's own log at WARN unless asked otherwise, under spark-submit too (its default log4j2 is INFO:
+    ~5,000 lines for one stats run). ``--conf spark.log.level=INFO`` or ``HUBSCOPE_SPARK_LOG_LEVEL=INFO``
+    brings the INFO lines back."""
+    if spark.sparkContext.getConf().get("spark.log.level", None):
+        return  # the user's choice; Spark applied it at start-up
+    spark.sparkContext.setLogLevel(os.environ.get("HUBSCOPE_SPARK_LOG_LEVEL", "WARN"))
 

@@ -23,6 +23,8 @@ if __package__ in (None, ""):
     # spark-submit runs this file as a script; make the repository importable when not installed.
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from common.outputs import writable_dir  # noqa: E402 (after the path fix above)
+
 if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import SparkSession
@@ -48,6 +50,7 @@ def run_stats(
     from analyze.populations import LABELS
     from analyze.results import StatsOptions, compute_results, content_results, no_content_results
     from analyze.summary import build_summary
+    from common.progress import StageProgress
     from common.table_read import load_tables
     from jobs.content_pass import ContentOptions, content_pass
 
@@ -64,12 +67,15 @@ def run_stats(
         results.update(no_content_results(tables, fs))
     frames: dict[str, pd.DataFrame] = {}
     timings = {}
-    for name, build in results.items():
+    progress = StageProgress("stats", len(results), "results", logger=log)
+    for done, (name, build) in enumerate(results.items(), 1):
         start = time.monotonic()
         frames[name] = build().toPandas()
         timings[name] = round(time.monotonic() - start, 3)
         write_result(frames[name], out_dir, name)
-        log.info("result %s: %d rows in %.1f s", name, len(frames[name]), timings[name])
+        log.debug("result %s: %d rows in %.1f s", name, len(frames[name]), timings[name])
+        progress.update(done)
+    progress.close()
     summary = build_summary(frames, tables, options)
     summary["timings_s"] = timings
     summary["populations"] = LABELS
@@ -97,7 +103,8 @@ def _levels(ctx, param, value: str) -> tuple[int, ...]:
 @click.command("stats")
 @click.option("--tables", "tables_dir", required=True, type=click.Path(exists=True, file_okay=False),
               help="Folder holding the scan's tables (images/, image_layers/, layers/, files/).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for result tables and summary.json.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), callback=writable_dir,
+              help="Folder for result tables and summary.json.")
 @click.option("--store", default=None, help="Blob store (path or s3://) for the content pass; without it the pass is skipped.")
 @click.option("--sample-layers", default=64, show_default=True, type=click.IntRange(min=1),
               help="Layers sampled by the content pass (chunk dedup, recompression).")
@@ -106,7 +113,9 @@ def _levels(ctx, param, value: str) -> tuple[int, ...]:
               help="FastCDC average chunk size in bytes.")
 @click.option("--zstd-levels", default="3,9", show_default=True, callback=_levels, help="zstd levels tried by the recompression what-if.")
 @click.option("--master", default=None, help="Spark master (default: local[*], or what spark-submit set).")
-def stats_command(tables_dir, out_dir, store, sample_layers, seed, chunk_avg_bytes, zstd_levels, master) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema hubscope.stats/v1: the summary) instead of the line.")
+def stats_command(tables_dir, out_dir, store, sample_layers, seed, chunk_avg_bytes, zstd_levels, master,
+                  as_json=False) -> None:
     """Compute every statistic over the tables and write result tables (Parquet + CSV) and summary.json."""
     from analyze.results import StatsOptions
     from common.schemas import TABLES
@@ -122,6 +131,11 @@ def stats_command(tables_dir, out_dir, store, sample_layers, seed, chunk_avg_byt
     options = StatsOptions(seed=seed, sample_layers=sample_layers, store=store, chunk_avg_bytes=chunk_avg_bytes,
                            zstd_levels=zstd_levels)
     summary = run_stats(spark, tables_dir, out_dir, options)
+    if as_json:
+        from common.jsonout import document
+
+        click.echo(document("stats", {"out": out_dir, "summary": summary}))
+        return
     dedup = summary["dedup"].get("layer_blobs", {})
     click.echo(f"results in {out_dir}: {summary['corpus']['images']} images, {summary['corpus']['layers_ok']} layers, "
                f"file dedup {100 * (dedup.get('dedup_capacity') or 0):.1f} % of bytes (unique layers)")

@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
 # Install everything hubscope needs on a fresh Debian/Ubuntu machine: system packages (apt) and a
 # virtualenv at $VENV (default .venv) with hubscope and its dev extras. Safe to rerun.
+#
+#   bash scripts/setup.sh            # what the demo and hubscope itself need
+#   bash scripts/setup.sh --tests    # also what only some tests need: docker.io (the daemon-source
+#                                    # and container tests start a private dockerd) and chromium
+#                                    # (the report's screenshot test); scripts/test.sh passes it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-$PWD/.venv}
-APT_PACKAGES=(docker-registry skopeo umoci apache2-utils libmagic1 isal docker.io openjdk-17-jre-headless python3-venv dpkg)
+APT_PACKAGES=(docker-registry skopeo umoci apache2-utils libmagic1 isal openjdk-17-jre-headless python3-venv dpkg)
+NEEDED_BINS=(docker-registry skopeo umoci htpasswd igzip java)
+if [ "${1:-}" = "--tests" ]; then
+  APT_PACKAGES+=(docker.io chromium)
+  NEEDED_BINS+=(dockerd chromium)
+fi
 
 need_apt=0
-for bin in docker-registry skopeo umoci htpasswd igzip dockerd java; do
+for bin in "${NEEDED_BINS[@]}"; do
   command -v "$bin" >/dev/null 2>&1 || need_apt=1
 done
 if [ "$need_apt" = 1 ]; then
@@ -18,6 +28,7 @@ if [ "$need_apt" = 1 ]; then
   # A JRE is only installed when no java is on PATH (many machines already have one).
   pkgs=("${APT_PACKAGES[@]}")
   command -v java >/dev/null 2>&1 && pkgs=("${pkgs[@]/openjdk-17-jre-headless}")
+  echo "setup: installing system packages: ${pkgs[*]}" >&2
   apt_retry install -y --no-install-recommends ${pkgs[@]}
 fi
 # apt-get download (sample images) needs package lists even when nothing had to be installed.
@@ -30,6 +41,8 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
-# pyspark 4.3.0 is an sdist on PyPI: the first install builds it (~2 min), later ones use pip's cache.
-"$VENV/bin/python" -m pip install --quiet -e '.[dev]'
+# pyspark is an sdist on PyPI: the first install builds it (~2 min), later ones use pip's cache.
+echo "setup: installing hubscope and its Python dependencies into $VENV (the first time builds pyspark, ~2 min)" >&2
+"$VENV/bin/python" -m pip install --progress-bar on -e '.[dev]'
+"$VENV/bin/python" -c 'import hubscope, pyfastcdc, pyspark' # fail here, not in a test, if the install is incomplete
 echo "setup done: $VENV" >&2

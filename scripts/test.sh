@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up (scripts/setup.sh) and run the whole test suite. Tests start their own services on loopback.
 set -euo pipefail
-source "$(dirname "$0")/env.sh"
+HUBSCOPE_SETUP_ARGS=--tests source "$(dirname "$0")/env.sh"
 set +e
 "$VENV/bin/python" -m pytest "$@"
 rc=$?

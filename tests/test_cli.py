@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from common.errors import EXIT_FAILED, EXIT_INTERNAL, HubscopeError, LayerError
 from hubscope.cli import COMMANDS, main
 
-STAGES = ["crawl", "scan", "stats", "report", "demo", "trace", "whatif"]
+STAGES = ["crawl", "scan", "stats", "report", "demo", "trace", "whatif", "inspect"]
 
 
 def test_group_lists_every_stage():
@@ -103,3 +103,19 @@ def test_every_error_class_derives_from_the_one_base():
                 InvalidReference, RegistryError, SourceError, LayerError):
         assert issubclass(cls, HubscopeError), cls
     assert issubclass(InvalidReference, ValueError) and issubclass(DigestError, ValueError)  # callers catching ValueError still do
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["scan", "--store", "{d}", "--tables", "{blocked}/tables"], "--tables"),
+    (["stats", "--tables", "{d}", "--out", "{blocked}/results"], "--out"),
+    (["report", "--results", "{d}", "--out", "{blocked}/report"], "--out"),
+])
+def test_unwritable_output_is_a_one_line_usage_error(tmp_path, argv, option):
+    # a path below a regular file cannot be created, even by root (tests may run as root, where modes do not bite)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("x")
+    args = [a.format(d=tmp_path, blocked=blocked) for a in argv]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}': cannot write into {blocked}/" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()[-1]) < 200

@@ -12,6 +12,8 @@ import pytest
 
 from hubscope.demo.sample_images import SAMPLE_IMAGES
 
+pytestmark = pytest.mark.slow  # the whole chain on real services: left out by `-m "not slow"`
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, spark):

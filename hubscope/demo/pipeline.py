@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def _stage(name: str) -> None:
-    click.echo(f"==> {name}", err=True)
+    log.info("==> %s", name)  # a progress line: shown by default, hidden by -q
 
 
 def push_samples(registry_host: str, layout_dir: str, cache_dir: str) -> list[str]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -25,8 +26,12 @@ def results(spark, tmp_path_factory):
     write_tables(str(root / "tables"), built["tables"])
     run = CliRunner().invoke(stats_command, ["--tables", str(root / "tables"), "--out", str(root / "results"),
                                              "--store", str(root / "store"), "--sample-layers", "2", "--seed", "1",
-                                             "--zstd-levels", "1,3"])
+                                             "--zstd-levels", "1,3", "--json"])
     assert run.exit_code == 0, run.output
+    printed = json.loads(run.stdout)  # --json: one document on stdout, the summary.json beside the results
+    assert printed["schema"] == "hubscope.stats/v1" and printed["out"] == str(root / "results")
+    written = json.loads((root / "results" / "summary.json").read_text())
+    assert printed["summary"]["corpus"] == written["corpus"] and printed["summary"]["dedup"] == written["dedup"]
     rep = CliRunner().invoke(report_command, ["--results", str(root / "results"), "--out", str(root / "report")])
     assert rep.exit_code == 0, rep.output
     return root, built, rep.stdout.strip()
@@ -147,3 +152,58 @@ def test_report_shows_the_registry_whatif_beside_duphunter(results, tmp_path):
     inputs = summary["inputs"]
     assert modes.loc["chunk", "stored_bytes"] == round(3 * (inputs["unique_file_bytes"] * ratio + inputs["skeleton_bytes"]))
     assert "chunk dedup (FastCDC, 2 sampled layers)" in page and "B-mode 0" in page
+
+
+def test_report_says_when_the_content_pass_failed():
+    """A content pass that could not read some layers is stated at the top, with its error classes."""
+    from analyze.report import content_pass_status
+
+    errors = pd.DataFrame({"layer_digest": ["sha256:" + "1" * 64, "sha256:" + "2" * 64, "sha256:" + "3" * 64],
+                           "key": ["ModuleNotFoundError", "ModuleNotFoundError", "gzip_truncated"],
+                           "value": ["No module named 'pyfastcdc'", "No module named 'pyfastcdc'", "truncated"]})
+    note = content_pass_status({"content_errors": errors}, {"content": {"sampled_layers": 1}})
+    assert "failed for 3 of 4 layers" in note  # 1 read + 3 failed
+    assert "ModuleNotFoundError (2), gzip_truncated (1)" in note and "pyfastcdc" in note
+    assert content_pass_status({"content_errors": errors.iloc[:0]}, {}) == ""
+    assert content_pass_status({}, {}) == ""
+
+
+CHROMIUM = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium (scripts/setup.sh installs it)")
+def test_report_renders_in_headless_chromium(results, tmp_path):
+    """The page a reader opens: Chromium renders it (figures decoded, text laid out), not a blank page."""
+    from matplotlib.image import imread
+
+    root, _, printed = results
+    shot = tmp_path / "report.png"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+             "--hide-scrollbars", "--window-size=1280,6000", f"--screenshot={shot}"]
+    proc = subprocess.run([CHROMIUM, *flags, f"file://{printed}"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and shot.exists(), proc.stderr[-2000:]
+    pixels = imread(str(shot))[..., :3]
+    assert pixels.shape[0] == 6000 and pixels.shape[1] == 1280
+    ink = (pixels.mean(axis=2) < 0.9).mean()  # share of non-white pixels: text, tables and figures
+    colour = ((pixels.max(axis=2) - pixels.min(axis=2)) > 0.2).mean()  # figure lines and bars are coloured
+    assert ink > 0.02 and colour > 0.002, (ink, colour)
+    shutil.copy(shot, root / "report-screenshot.png")  # kept beside the results for a look by eye
+
+
+def test_tables_read_as_words_and_units():
+    """Every header a label, bytes binary, shares as percentages, no scientific notation."""
+    from analyze.report_format import column_label, readable, readable_percentiles
+
+    df = pd.DataFrame({"layers_under_10mb_compressed": [0.7143], "compressed_bytes": [636_100], "file_rows": [7705],
+                       "some_new_count": [3]})
+    out = readable(df)
+    assert list(out.columns) == ["layers under 10 MB (10^6 B) compressed", "compressed size",
+                                 "tar entries (files, directories, links, ...)", "some new count"]
+    assert out.iloc[0].tolist() == ["71.4 %", "621.2 KiB", "7,705", "3"]
+    pct = pd.DataFrame({"metric": ["compressed_bytes", "file_count", "compression_ratio"],
+                        "0.5": [636_100.0, 1234.4, 2.345], "0.9": [6.361e5, 5.5, 3.0]})
+    table = readable_percentiles(pct, ["metric"])
+    assert list(table.columns) == ["statistic", "p50", "p90"]
+    assert table["p50"].tolist() == ["621.2 KiB", "1,234", "2.35"] and table["p90"].tolist()[1] == "6"
+    assert "e+" not in table.to_string() and column_label("0.99") == "p99"

@@ -1,6 +1,7 @@
 """``hubscope crawl`` end to end through click, and the HTTP layer's politeness against the real registry."""
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -33,6 +34,16 @@ def test_partial_failure_exits_zero_with_summary(pushed, tmp_path):
     assert statuses == {"latest": "ok", "nope": "error"}
 
 
+def test_json_output_is_one_versioned_document(pushed, tmp_path):
+    result = CliRunner().invoke(crawl_command, ["--registry", pushed.url, "--store", str(tmp_path), "demo/oci",
+                                                "demo/schema2:nope", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["schema"] == "hubscope.crawl/v1" and doc["registry"] == pushed.url
+    assert (doc["images"], doc["images_ok"], doc["images_error"], doc["blobs_present"]) == (2, 1, 1, 0)
+    assert doc["records_path"].startswith(str(tmp_path))
+
+
 def test_second_run_reports_blobs_already_present(pushed, tmp_path):
     run("--registry", pushed.url, "--store", str(tmp_path), "demo/oci")
     result = run("--registry", pushed.url, "--store", str(tmp_path), "demo/schema2")
@@ -40,12 +51,21 @@ def test_second_run_reports_blobs_already_present(pushed, tmp_path):
     assert (ok, present) == ("1", "1")  # the shared base layer
 
 
-def test_unreachable_registry_exits_nonzero_with_reason(tmp_path):
-    port = free_port()
-    result = run("--registry", f"http://127.0.0.1:{port}", "--store", str(tmp_path), "--attempts", "2", "demo/oci")
+def test_refused_connection_fails_at_once_with_a_hint(tmp_path):
+    port = free_port()  # nothing listens there
+    result = run("--registry", f"http://127.0.0.1:{port}", "--store", str(tmp_path), "demo/oci")
     assert result.exit_code == 1
-    [record] = latest_records(str(tmp_path)).values()
-    assert record.error_class == "ConnectionError" and "127.0.0.1" in record.error_message
+    assert f"cannot connect to http://127.0.0.1:{port}: connection refused" in result.output
+    assert "check --registry" in result.output
+    assert latest_records(str(tmp_path)) == {}  # failed before any request: nothing was retried or recorded
+
+
+def test_registry_without_a_scheme_is_a_usage_error_with_the_fix(tmp_path):
+    result = run("--registry", "127.0.0.1:5055", "--store", str(tmp_path / "store"), "demo/oci")
+    assert result.exit_code == 2
+    assert "use http://127.0.0.1:5055 for a plain-HTTP registry" in result.output
+    assert not (tmp_path / "store").exists()  # checked before the store is created
+    assert run("--registry", "ftp://x", "--store", str(tmp_path), "demo/oci").exit_code == 2
 
 
 @pytest.mark.parametrize("args, message", [

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 
 import pyarrow.compute as pc
@@ -113,6 +114,12 @@ def test_cli_prints_the_summary(spark, tmp_path):
     result = CliRunner().invoke(scan_command, ["--store", store, "--tables", tables, "--no-magic"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("scanned 4 layers: 3 ok, 1 error; 47 files")
+    again = CliRunner().invoke(scan_command, ["--store", store, "--tables", tables, "--no-magic", "--json"])
+    assert again.exit_code == 0, again.output
+    doc = json.loads(again.stdout)  # one document, nothing else on stdout
+    assert doc["schema"] == "hubscope.scan/v1" and doc["tables"] == tables
+    # the rerun retries only the failed layer: 1 scanned (still an error), 3 already ok
+    assert (doc["layers"]["scanned"], doc["layers"]["error"], doc["layers"]["skipped"]) == (1, 1, 3)
 
 
 def test_typed_scan_fills_the_type_columns(spark, tmp_path):
