@@ -23,9 +23,9 @@ def parse_os_release(text: str) -> dict:
     return {"id": values.get("ID"), "version_id": values.get("VERSION_ID"), "pretty_name": values.get("PRETTY_NAME")}
 
 
-def parse_dpkg_status(text: str) -> dict:
-    """dpkg's status file -> installed package count and their ``Installed-Size`` (KiB) in bytes."""
-    packages = size = 0
+def dpkg_installed(text: str) -> list[dict]:
+    """The fields of each installed package's stanza in dpkg's status file (continuation lines skipped)."""
+    out = []
     for stanza in text.split("\n\n"):
         fields = {}
         for line in stanza.splitlines():
@@ -33,9 +33,14 @@ def parse_dpkg_status(text: str) -> dict:
                 key, _, value = line.partition(":")
                 fields[key] = value.strip()
         if fields.get("Package") and fields.get("Status", "").endswith(" installed"):
-            packages += 1
-            size += int(fields.get("Installed-Size", "0") or 0) * 1024
-    return {"packages": packages, "bytes": size}
+            out.append(fields)
+    return out
+
+
+def parse_dpkg_status(text: str) -> dict:
+    """dpkg's status file -> installed package count and their ``Installed-Size`` (KiB) in bytes."""
+    installed = dpkg_installed(text)
+    return {"packages": len(installed), "bytes": sum(int(f.get("Installed-Size", "0") or 0) * 1024 for f in installed)}
 
 
 def parse_apk_installed(text: str) -> dict:

@@ -58,7 +58,7 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("compressed data", "47 TB", "S", ZHAO, _get("corpus", "compressed_bytes"), "bytes"),
     Reference("layers (unique, compressed)", "1,792,609", "S", ZHAO, _get("corpus", "layers_ok"), "count"),
     Reference("files", "~5.28 billion", "S", ZHAO, _get("dedup", "layer_blobs", "total_files"), "count"),
-    Reference("repositories", "457,627", "S", ZHAO, _get("corpus", "repositories"), "count"),
+    Reference("repositories", "457,627", "S", ZHAO, _get("corpus", "repositories"), "count", "repositories"),
     Reference("unique files (share of files)", "~3 % (3.2 %)", "C", ZHAO, _get("dedup", "layer_blobs", "unique_file_fraction"), "share"),
     Reference("file-level dedup by capacity", "85.69 % removable (~7x)", "S", ZHAO, _get("dedup", "layer_blobs", "dedup_capacity"), "share"),
     Reference("cross-image redundancy: 90 % of images have more than", "99.4 % of files elsewhere", "S", ZHAO,

@@ -19,7 +19,7 @@ import pandas as pd
 
 from analyze.figures import render_figures
 from analyze.report_format import key_values, readable, readable_percentiles
-from analyze.population_names import LABELS
+from analyze.population_names import LABELS, SHORT
 from analyze.published import REFERENCES, format_value
 from analyze.whatif_report import whatif_section
 
@@ -106,7 +106,7 @@ TABLE_TITLES = {
     "chunk_dedup": "Savings by dedup level (sampled layers)", "waste_summary": "Waste over all images",
     "top_inefficient": "Paths wasting the most bytes", "popularity_buckets": "Images by pull-count decade",
     "popularity_correlation": "Rank correlation with popularity", "recompression": "Recompression with zstd",
-    "os_distribution": "Operating systems", "ecosystems": "Package ecosystems", "corpus": "Corpus", "options": "Options",
+    "os_distribution": "Operating systems", "ecosystems": "Package ecosystems", "corpus": "", "options": "",
 }
 
 
@@ -118,7 +118,8 @@ def _table(df: Optional[pd.DataFrame], name: str, max_rows: int = 25) -> str:
         shown = readable(shown)
     more = f"<p class='more'>{len(df) - max_rows} more rows in {name}.csv</p>" if len(df) > max_rows else ""
     title = TABLE_TITLES.get(name, name.replace("_", " "))
-    return f"<h4>{html.escape(title)}</h4>" + shown.to_html(index=False, classes=f"tbl tbl-{name}", border=0) + more
+    heading = f"<h4>{html.escape(title)}</h4>" if title else ""
+    return heading + shown.to_html(index=False, classes=f"tbl tbl-{name}", border=0) + more
 
 
 def _derived(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -153,7 +154,7 @@ def _comparison(summary: dict) -> str:
         ours = ref.ours(summary)
         rows.append(
             f"<tr><td>{html.escape(ref.label)}</td><td class='ours'>{format_value(ours, ref.unit)}</td>"
-            f"<td>{html.escape(ref.population)}</td><td class='published'>{html.escape(ref.published)}</td>"
+            f"<td>{html.escape(SHORT.get(ref.population, ref.population))}</td><td class='published'>{html.escape(ref.published)}</td>"
             f"<td>{html.escape(ref.source)} [{ref.tag}]</td></tr>"
         )
     head = "<tr><th>statistic</th><th>hubscope (this corpus)</th><th>population</th><th>published</th><th>source [tag]</th></tr>"
@@ -226,7 +227,8 @@ def render_report(results_dir: str, out_dir: str, extra_sections: Sequence[str] 
         "<h2>Corpus</h2>",
         _empty_corpus_note(corpus),
         _table(key_values(corpus), "corpus"),
-        "<h2>Populations</h2><ul>" + "".join(f"<li><b>{k}</b>: {html.escape(v)}</li>" for k, v in LABELS.items()) + "</ul>",
+        "<h2>Populations</h2><ul>" + "".join(f"<li><b>{html.escape(SHORT.get(k, k))}</b> ({k}): {html.escape(v)}</li>"
+                                           for k, v in LABELS.items()) + "</ul>",
         "<h2>This corpus beside the reference study</h2>",
         "<p class='note'>Published values from the papers ([C] confirmed in the primary source, [S] quoted from a secondary "
         "summary). Our corpus is much smaller; the comparison shows shape, not scale. Our sizes are in binary "

@@ -37,6 +37,8 @@ COLUMN_LABELS = {
     "ecosystem": "ecosystem", "images_with": "images with it", "packages": "packages",
     "key": "error class", "value": "message", "layer_digest": "layer",
 }
+# cell values that are names: population and dedup level
+VALUE_LABELS = {"population": POPULATION_SHORT, "level": {"layer_compressed": "layer (compressed blobs)"}}
 # a column whose values are shares of 1 (shown as percentages)
 _SHARE = re.compile(r"(share|dedup_count|dedup_capacity|savings|fraction|efficiency|_percent|under_\d+mb)")
 _COUNT_METRICS = ("file_count", "dir_count", "layer_count", "depth_max", "entries", "files")
@@ -90,8 +92,8 @@ def readable(df: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=df.index)
     for col in df.columns:
         fmt = formatter_for(str(col))
-        if col == "population":
-            out[column_label(col)] = [POPULATION_SHORT.get(v, v) for v in df[col].tolist()]
+        if col in VALUE_LABELS:
+            out[column_label(col)] = [VALUE_LABELS[col].get(v, v) for v in df[col].tolist()]
             continue
         out[column_label(str(col))] = [
             "" if (v is None or (isinstance(v, float) and math.isnan(v))) else (fmt(v) if not isinstance(v, str) else v)

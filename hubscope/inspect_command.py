@@ -39,6 +39,11 @@ def render_text(report: dict) -> str:
               f"({percent(dive['wasted_user_percent'])} of the {human_bytes(dive['user_bytes'])} above the base layer)"]
     for w in dive["inefficient_paths"]:
         lines.append(f"  {w['count']:>3} layers  {human_bytes(w['cumulative_bytes']):>11}  {w['path']}")
+    if report["package_ecosystems"]:
+        lines += ["", "packages: " + ", ".join(f"{e['ecosystem']} {e['packages']:,} ({human_bytes(e['bytes'])})"
+                                              for e in report["package_ecosystems"])]
+        for p in sorted(report["packages"], key=lambda p: -(p["bytes"] or 0))[:report.get("top", 10)]:
+            lines.append(f"  {human_bytes(p['bytes']):>11}  {p['ecosystem']:<6} {p['name']} {p['version'] or ''}")
     lines += ["", "largest files:"]
     for f in report["largest_files"]:
         lines.append(f"  {human_bytes(f['bytes']):>11}  layer {f['layer_index']}  {f['path']}")

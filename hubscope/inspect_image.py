@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from analyze.entries import Entry
+from analyze.package_inventory import summarize_packages
 from analyze.waste import dive_waste
 from common.digest import Digest
 from common.jsonout import schema_name
@@ -98,7 +99,62 @@ def scan_image(store, record: CrawlRecord, typed: bool = True) -> tuple[list[dic
     return rows, files
 
 
-def summarize(record: CrawlRecord, layer_rows: list[dict], file_tables: list, top: int = 10) -> dict:
+class _ChunkFile:
+    """The decompressed tar stream (chunks) as a read-only file for ``tarfile``'s stream mode."""
+
+    def __init__(self, chunks) -> None:
+        self.chunks, self.buffer = chunks, b""
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self.buffer) < n:
+            chunk = next(self.chunks, b"")
+            if not chunk:
+                break
+            self.buffer += chunk
+        data, self.buffer = (self.buffer, b"") if n < 0 else (self.buffer[:n], self.buffer[n:])
+        return data
+
+
+MAX_PACKAGE_DB_BYTES = 256 << 20  # a package database larger than this is not read (memory bound)
+
+
+def read_files(store, digest: str, paths: set[str]) -> dict[str, bytes]:
+    """The contents of ``paths`` (normalised, leading ``/``) in one layer blob, streamed once."""
+    import posixpath
+    import tarfile
+
+    from jobs.decompress import HashingReader, sniff_compression, tar_chunks
+
+    out = {}
+    with store.open_read(Digest.parse(digest)) as raw:
+        reader = HashingReader(raw)
+        chunks = tar_chunks(reader, sniff_compression(reader.peek(512)))
+        with tarfile.open(fileobj=_ChunkFile(chunks), mode="r|") as tf:
+            for member in tf:
+                path = posixpath.normpath("/" + member.name.lstrip("/"))
+                if member.isreg() and path in paths and member.size <= MAX_PACKAGE_DB_BYTES:
+                    out[path] = tf.extractfile(member).read()
+    return out
+
+
+def packages_of(store, record: CrawlRecord, entries: list[list[Entry]]) -> list[dict]:
+    """The image's package inventory: package databases and metadata read from the layer that put them last."""
+    from analyze.finalfs import final_tree
+    from analyze.package_inventory import inventory, wanted_paths
+
+    tree = final_tree(entries)
+    owner = {e.path: i for i, layer in enumerate(entries) for e in layer}
+    by_layer: dict[int, set[str]] = defaultdict(set)
+    for path in wanted_paths(tree):
+        by_layer[owner[path]].add(path)
+    contents: dict[str, bytes] = {}
+    for index, paths in sorted(by_layer.items()):
+        contents.update(read_files(store, record.layers[index].digest, paths))
+    return inventory(tree, contents)
+
+
+def summarize(record: CrawlRecord, layer_rows: list[dict], file_tables: list, top: int = 10,
+              packages: Optional[list[dict]] = None) -> dict:
     """The one-image report (``INSPECT_SCHEMA``) from the scanned layers."""
     layers_out, entries, regular = [], [], []
     for row, table in zip(layer_rows, file_tables):
@@ -145,6 +201,8 @@ def summarize(record: CrawlRecord, layer_rows: list[dict], file_tables: list, to
                                        for w in waste.inefficient[:top]]},
         "largest_files": [{"path": f["path"], "bytes": f["size_bytes"], "layer_index": f["layer_index"],
                            "type_class": f.get("type_class")} for f in largest],
+        "packages": sorted(packages or [], key=lambda p: (p["ecosystem"], p["name"] or "", p["version"] or "")),
+        "package_ecosystems": summarize_packages(packages or []),
     }
 
 
@@ -155,7 +213,9 @@ def inspect(text: str, registry: Optional[str] = None, typed: bool = True, platf
         if record.status != "ok":
             return summarize(record, [], [], top)
         rows, files = scan_image(store, record, typed)
-        return summarize(record, rows, files, top)
+        entries = [[Entry(f["path"], f["type"], f["size_bytes"] or 0, f["content_sha256"])
+                    for f in (t.to_pylist() if t is not None else [])] for t in files]
+        return summarize(record, rows, files, top, packages_of(store, record, entries))
 
 
 def ci_failures(report: dict, min_efficiency: Optional[float], max_waste_bytes: Optional[int]) -> list[str]:

@@ -100,3 +100,61 @@ def test_inspect_a_reference_in_a_real_registry_without_spark(layout, tmp_path):
     doc = json.loads(proc.stdout)
     _check(doc)
     assert doc["image"]["repository"] == "demo/inspect" and doc["image"]["source"] == "registry"
+
+
+# -- package inventory -------------------------------------------------------------------------------
+DPKG = (b"Package: base-files\nStatus: install ok installed\nVersion: 12.4\nInstalled-Size: 400\n\n"
+        b"Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\nInstalled-Size: 1000\n\n"
+        b"Package: gone\nStatus: deinstall ok config-files\nVersion: 1\nInstalled-Size: 7\n")
+APK = b"P:musl\nV:1.2.4-r2\nI:622592\n\nP:busybox\nV:1.36.1-r5\nI:950000\n"
+META = b"Metadata-Version: 2.1\nName: foo\nVersion: 1.2\n\nName: not-a-header\n"
+RECORD = b"foo/__init__.py,sha256=x,100\nfoo-1.2.dist-info/METADATA,,\nfoo-1.2.dist-info/RECORD,,\n"
+PAD = b'{"name": "left-pad", "version": "1.3.0"}'
+NESTED = b'{"name": "x", "version": "0.1.0"}'
+SITE = "usr/lib/python3/dist-packages"
+
+
+def _rpmdb(path) -> bytes:
+    """An rpm sqlite database with one header: bash 5.2-1.fc39, SIZE 8,000,000."""
+    import sqlite3
+    import struct
+
+    data = b"bash\0" + b"5.2\0" + b"1.fc39\0" + struct.pack(">I", 8_000_000)  # strings end at 16: the int32 there
+    tags = [(1000, 6, 0, 1), (1001, 6, 5, 1), (1002, 6, 9, 1), (1009, 4, 16, 1)]
+    blob = struct.pack(">II", len(tags), len(data)) + b"".join(struct.pack(">iIiI", *t) for t in tags) + data
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
+    con.execute("INSERT INTO Packages (blob) VALUES (?)", (blob,))
+    con.commit()
+    con.close()
+    return open(path, "rb").read()
+
+
+def test_inspect_lists_packages_with_the_bytes_they_own(tmp_path):
+    root = tmp_path / "layout"
+    oci = OciLayout(str(root))
+    base = {"var/lib/dpkg/status": DPKG, "lib/apk/db/installed": APK,
+            "var/lib/rpm/rpmdb.sqlite": _rpmdb(str(tmp_path / "rpmdb.sqlite"))}
+    app = {f"{SITE}/foo-1.2.dist-info/METADATA": META, f"{SITE}/foo-1.2.dist-info/RECORD": RECORD,
+           f"{SITE}/foo/__init__.py": b"#" * 100,
+           "app/node_modules/left-pad/package.json": PAD, "app/node_modules/left-pad/index.js": b"x" * 500,
+           "app/node_modules/left-pad/node_modules/x/package.json": NESTED,
+           "app/node_modules/left-pad/node_modules/x/i.js": b"y" * 50}
+    oci.tag(oci.image([base, app]), "v1")
+    oci.save()
+    result = _inspect(str(root), "--json", "--no-magic")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    got = {(p["ecosystem"], p["name"], p["version"]): p["bytes"] for p in doc["packages"]}
+    assert got == {
+        ("dpkg", "base-files", "12.4"): 400 * 1024, ("dpkg", "libc6", "2.36-9"): 1000 * 1024,  # "gone" is not installed
+        ("apk", "musl", "1.2.4-r2"): 622_592, ("apk", "busybox", "1.36.1-r5"): 950_000,
+        ("rpm", "bash", "5.2-1.fc39"): 8_000_000,
+        ("python", "foo", "1.2"): 100 + len(META) + len(RECORD),  # the files RECORD lists
+        ("npm", "left-pad", "1.3.0"): len(PAD) + 500,  # its own folder, the nested package not counted
+        ("npm", "x", "0.1.0"): len(NESTED) + 50,
+    }
+    eco = {e["ecosystem"]: (e["packages"], e["bytes"]) for e in doc["package_ecosystems"]}
+    assert eco["dpkg"] == (2, 1400 * 1024) and eco["npm"] == (2, len(PAD) + 500 + len(NESTED) + 50)
+    text = _inspect(str(root), "--no-magic").output
+    assert "packages: rpm 1 (7.6 MiB)" in text and "npm    left-pad 1.3.0" in text
