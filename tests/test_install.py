@@ -46,6 +46,9 @@ def test_plain_pip_install_runs_the_demo_with_the_content_pass(tmp_path):
     demo = subprocess.run([str(venv / "bin" / "hubscope"), "demo", "--workdir", str(work)], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=3000)
     assert demo.returncode == 0, demo.stderr[-3000:]
+    # quiet by default: no window without a partition (430 warnings before), no Spark INFO lines
+    assert "No Partition Defined" not in demo.stderr
+    assert " INFO SparkContext" not in demo.stderr and " INFO DAGScheduler" not in demo.stderr
     report = demo.stdout.strip().splitlines()[-1]
     assert report == str(work / "report" / "index.html")
     summary = json.loads((work / "results" / "summary.json").read_text())
