@@ -23,11 +23,14 @@ RECORDS_DIR = "records"
 
 @dataclass(frozen=True)
 class LayerRef:
-    """A layer as the manifest lists it; ``foreign`` layers are recorded but never downloaded."""
+    """A layer as the manifest lists it; ``foreign`` layers are recorded but never downloaded.
+
+    ``size_bytes`` is None when unknown (a schema1 manifest lists no sizes and the blob was not fetched).
+    """
 
     digest: str
     media_type: str
-    size_bytes: int
+    size_bytes: Optional[int]
     foreign: bool = False
     urls: tuple[str, ...] = ()
 
@@ -70,10 +73,16 @@ class CrawlRecord:
     def from_json(cls, line: str) -> "CrawlRecord":
         raw = json.loads(line)
         raw["layers"] = tuple(
-            LayerRef(**{**layer, "urls": tuple(layer.get("urls", ()))}) for layer in raw.get("layers", ())
+            LayerRef(**{**layer, "urls": tuple(layer.get("urls", ())), "size_bytes": _known_size(layer.get("size_bytes"))})
+            for layer in raw.get("layers", ())
         )
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in raw.items() if k in known})
+
+
+def _known_size(size: Optional[int]) -> Optional[int]:
+    """Records written before unknown sizes were ``None`` said ``-1``; both read as None."""
+    return None if size is None or size < 0 else size
 
 
 class RecordLog:

@@ -27,7 +27,7 @@ def platform_of_config(raw_config: bytes) -> Optional[str]:
 def layer_refs(image: ImageManifest) -> tuple[LayerRef, ...]:
     """The manifest's layers in order (base first) as record values."""
     return tuple(
-        LayerRef(str(d.digest), d.media_type, d.size_bytes if d.size_bytes is not None else -1, d.foreign, d.urls)
+        LayerRef(str(d.digest), d.media_type, d.size_bytes, d.foreign, d.urls)
         for d in image.layers
     )
 

@@ -35,6 +35,12 @@ class LayerTodo:
     diff_id: Optional[str]
 
 
+def _total_size(layers) -> Optional[int]:
+    """The sum of the layers' sizes, or None when any is unknown (a partial sum would read as a real size)."""
+    sizes = [layer.size_bytes for layer in layers]
+    return None if any(size is None for size in sizes) else sum(sizes)
+
+
 @dataclass
 class Index:
     """The image tables and the unique, non-foreign layers they reference."""
@@ -97,7 +103,7 @@ def build_index(records: Iterable[CrawlRecord], store: BlobStore) -> Index:
             "index_digest": rec.index_digest, "config_digest": rec.config_digest, "created": parse_time(config.get("created")),
             "layer_count": len(rec.layers),
             "empty_layer_count": sum(1 for h in config.get("history") or [] if isinstance(h, dict) and h.get("empty_layer")),
-            "compressed_bytes": rec.compressed_bytes if rec.compressed_bytes is not None else sum(l.size_bytes for l in rec.layers),
+            "compressed_bytes": rec.compressed_bytes if rec.compressed_bytes is not None else _total_size(rec.layers),
             "source": rec.source,
             "crawled_at": dt.datetime.fromtimestamp(rec.finished_at, dt.timezone.utc) if rec.finished_at else None,
             "pull_count": meta.get("pull_count"), "star_count": meta.get("star_count"), "last_updated": meta.get("last_updated"),
