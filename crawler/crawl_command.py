@@ -241,8 +241,9 @@ def _import_local(blob_store, records_root, run_id, options, archives, layouts, 
 def main(argv: Optional[list[str]] = None) -> None:
     """Run ``crawl`` standalone (``python -m crawler.crawl_command``), with logging configured here."""
     from common.logsetup import configure_logging
+    from common.settings import Settings
 
-    level = os.environ.get("HUBSCOPE_LOG_LEVEL", "WARNING")
+    level = Settings.load().log_level
     configure_logging(level, level)
     crawl.main(args=argv, prog_name="hubscope crawl")
 

@@ -28,13 +28,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from common.storage import StoreConfig
+from common.settings import Settings
 from common.stores import open_store
 from common import schemas
 from jobs.image_tables import LayerTodo, build_index
 from jobs.layer_scanner import ScanOptions
 from common.tables import TableSet
 from common.outputs import writable_dir
-from jobs.typecache import CACHE_ENV as TYPE_CACHE_ENV
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def scan_partition(bins, store: StoreConfig, files_dir: str, magic: bool, option
     the driver keeps only parts named by kept rows: a failed attempt's part is never committed.
     """
 
-    type_cache = os.environ.get(TYPE_CACHE_ENV)  # read on the driver: executors may not share its environment
+    type_cache = Settings.load().type_cache  # read on the driver: executors may not share its environment
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from jobs.filetype import shared_typer

@@ -16,6 +16,8 @@ import os
 import sys
 from typing import Optional
 
+from common.settings import Settings
+
 
 def _ensure_python_env() -> None:
     # Executors must run the same interpreter as the driver (they need pyarrow, pandas, magic).
@@ -42,26 +44,27 @@ def get_spark(app_name: str = "hubscope", master: Optional[str] = None, shuffle_
     if active is not None:
         return active
     builder = SparkSession.builder.appName(app_name)
-    conf_master = master or os.environ.get("HUBSCOPE_SPARK_MASTER")
+    settings = Settings.load(spark_master=master)
+    conf_master = settings.spark_master
     if conf_master:
         builder = builder.master(conf_master)
     elif not os.environ.get("PYSPARK_GATEWAY_PORT"):
         # Under spark-submit the JVM already knows its master (PythonRunner sets the gateway port);
         # a plain ``python`` process has to pick one.
         builder = builder.master("local[*]")
-    java = os.environ.get("HUBSCOPE_DRIVER_JAVA_OPTIONS", java_options)
+    java = settings.driver_java_options if settings.driver_java_options is not None else java_options
     java += f" -Dlog4j2.configurationFile=file:{LOG4J2_CONFIG}"  # quiet start-up: no banner, no native-hadoop warning
     builder = (
-        builder.config("spark.ui.enabled", os.environ.get("HUBSCOPE_SPARK_UI", "false"))
+        builder.config("spark.ui.enabled", settings.spark_ui)
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.showConsoleProgress", "false")  # jobs log their own progress
-        .config("spark.driver.memory", os.environ.get("HUBSCOPE_DRIVER_MEMORY", "2g"))
+        .config("spark.driver.memory", settings.driver_memory)
         .config("spark.driver.extraJavaOptions", java)
         .config("spark.sql.codegen.aggregate.map.twolevel.enabled", "false")
     )
-    if not os.environ.get("HUBSCOPE_SPARK_PUBLIC"):
+    if not settings.spark_public:
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
     spark = builder.getOrCreate()
     quiet_spark_logs(spark)

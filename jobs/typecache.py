@@ -24,9 +24,10 @@ import tempfile
 import time
 from typing import Optional, Union
 
+from common.settings import Settings
+
 log = logging.getLogger(__name__)
 
-CACHE_ENV = "HUBSCOPE_TYPE_CACHE"  # a folder, or "off"
 OPEN_ATTEMPTS = 50
 BUSY_FIRST_WAIT_S = 50e-6
 BUSY_GIVE_UP_S = 30.0  # locked this long: drop the cache for this worker (costs time, never the scan)
@@ -38,7 +39,7 @@ Claim = Union[tuple[str, str], str]  # an answer (description, mime), CLAIMED or
 
 def default_cache_dir() -> Optional[str]:
     """``$HUBSCOPE_TYPE_CACHE``, or a per-user folder in the machine's temp dir; None when disabled."""
-    configured = os.environ.get(CACHE_ENV)
+    configured = Settings.load().type_cache  # a folder, or "off"
     if configured and configured.lower() == "off":
         return None
     return configured or os.path.join(tempfile.gettempdir(), f"hubscope-typecache-{os.getuid()}")
