@@ -32,6 +32,7 @@ class Settings:
     spark_master: Optional[str] = _var("HUBSCOPE_SPARK_MASTER", None, "scan, stats: Spark master when `--master` is not given (default `local[*]`)")
     driver_memory: Optional[str] = _var("HUBSCOPE_DRIVER_MEMORY", "2g", "scan, stats: memory of a driver JVM hubscope starts")
     driver_java_options: Optional[str] = _var("HUBSCOPE_DRIVER_JAVA_OPTIONS", None, "scan, stats: replaces the JVM options of a driver hubscope starts (warnings-only logging, parallel GC, C1 for the scan)")
+    spark_log_level: Optional[str] = _var("HUBSCOPE_SPARK_LOG_LEVEL", "WARN", "scan, stats: Spark's own log level (`INFO` brings its INFO lines back)")
     spark_ui: Optional[str] = _var("HUBSCOPE_SPARK_UI", "false", "scan, stats: `true` turns the Spark UI on")
     spark_public: Optional[str] = _var("HUBSCOPE_SPARK_PUBLIC", None, "scan, stats: set to bind the driver beyond loopback (executors on other machines)")
     tables: Optional[str] = _var("HUBSCOPE_TABLES", None, "`notebooks/explore.ipynb`: the tables folder (default: the demo's)")

@@ -77,5 +77,5 @@ def quiet_spark_logs(spark) -> None:
     brings the INFO lines back."""
     if spark.sparkContext.getConf().get("spark.log.level", None):
         return  # the user's choice; Spark applied it at start-up
-    spark.sparkContext.setLogLevel(os.environ.get("HUBSCOPE_SPARK_LOG_LEVEL", "WARN"))
+    spark.sparkContext.setLogLevel(Settings.load().spark_log_level)
 
