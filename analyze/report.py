@@ -20,6 +20,7 @@ import pandas as pd
 from analyze.figures import render_figures
 from analyze.report_format import key_values, readable, readable_percentiles
 from analyze.population_names import LABELS, SHORT
+from analyze.churn_report import CHURN_FIGURES, churn_section, has_churn
 from analyze.published import REFERENCES, format_value
 from analyze.whatif_report import whatif_section
 
@@ -217,6 +218,8 @@ def render_report(results_dir: str, out_dir: str, extra_sections: Sequence[str] 
     with open(os.path.join(results_dir, "summary.json")) as fh:
         summary = json.load(fh)
     figures = render_figures(frames, os.path.join(out_dir, "figures"))
+    if has_churn(frames):
+        figures.update(render_figures(frames, os.path.join(out_dir, "figures"), CHURN_FIGURES))
     tables = _derived(frames)
     corpus = summary.get("corpus", {})
     parts = [
@@ -245,6 +248,7 @@ def render_report(results_dir: str, out_dir: str, extra_sections: Sequence[str] 
             continue
         parts.append(f"<p class='note'>{html.escape(text)}</p>")
         parts.extend(body)
+    parts.extend(churn_section(frames, figures, _img, _table))
     parts.extend(extra_sections)
     parts.append(whatif_section(results_dir, frames, os.path.join(out_dir, "figures"), _table, _img))
     parts.append("<h2>Options</h2>" + _table(key_values({k: str(v) for k, v in summary.get("options", {}).items()}), "options"))

@@ -30,6 +30,8 @@ class StatsOptions:
     chunk_avg_bytes: int = 8192
     zstd_levels: tuple[int, ...] = (3, 9)
     growth_points: int = 500
+    snapshot: Optional[str] = None  # the snapshot the single-snapshot statistics describe (None: the newest)
+    compare: Optional[tuple[str, str]] = None  # churn between these two (None: each snapshot and the one before)
 
 
 def compute_results(

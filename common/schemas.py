@@ -3,6 +3,8 @@
 Changelog
 - 1: images, image_layers, layers, files.
 - 2: ``layers.flags``: what is odd but readable about an ``ok`` layer (``jobs.layer_scanner.LAYER_FLAGS``).
+- 3: ``images.snapshot``: the crawl snapshot an image row belongs to; ``images`` has one row per
+  (snapshot, registry, repository, tag, platform), so a tag's digest in every snapshot is kept.
 
 Digests are ``sha256:<hex>`` strings; sizes are ``*_bytes`` (int64); times are UTC timestamps in
 microseconds. Readers check ``SCHEMA_VERSION`` in the Parquet key-value metadata.
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 METADATA = {b"hubscope.schema_version": SCHEMA_VERSION.encode()}
 
 TS = pa.timestamp("us", tz="UTC")
@@ -41,6 +43,7 @@ IMAGES = pa.schema(
         pa.field("pull_count", pa.int64()),
         pa.field("star_count", pa.int64()),
         pa.field("last_updated", pa.string()),
+        pa.field("snapshot", pa.string()),  # crawl snapshot (common.records); every snapshot's rows are kept
     ],
     metadata=METADATA,
 )

@@ -39,6 +39,7 @@ from common.storage import BlobStore, StoreConfig
 from common.stores import open_store
 from crawler.crawl_summary import CrawlSummary, Progress, Tally
 from crawler.targets import RepoTarget, parse_target  # noqa: F401  (parse_target: part of this module's API)
+from crawler.shards import Shard
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ class CrawlOptions:
     # "auto" = hub for Docker Hub, config elsewhere
     recent_by: str = "auto"
     hub_api: str = "https://hub.docker.com"
+    snapshot: Optional[str] = None  # the snapshot this run's records belong to (default: the UTC date)
+    shard: Optional[Shard] = None  # take only this shard's share of the repositories
 
     def __post_init__(self) -> None:
         if self.tags not in ("latest", "all") and not (self.tags.isdigit() and int(self.tags) > 0):
@@ -117,6 +120,8 @@ class Crawler:
                 futures = []
                 try:
                     for target in targets:
+                        if self.options.shard and not self.options.shard.owns(target.repository):
+                            continue
                         futures.append(pool.submit(self._crawl_repository, target))
                 except Exception as exc:  # a listing API failed part-way: crawl what it gave us
                     log.error("repository listing failed: %s: %s", type(exc).__name__, exc)
@@ -193,7 +198,9 @@ class Crawler:
     # -- one tag ----------------------------------------------------------------------------------
     def _already_done(self, target: RepoTarget, tag: str) -> bool:
         """True when the tag still points where an earlier crawl found it (``crawler.resume.still_done``);
-        an artifact recorded not_an_image is done too."""
+        an artifact recorded not_an_image is done too. A record of this snapshot skips the tag; one of an
+        earlier snapshot is carried into this snapshot (a new record, no download): the HEAD proved the
+        tag still names that digest."""
         ok = [r for r in self._previous.get((target.repository, tag), []) if r.status in ("ok", "not_an_image")]
         if not ok:
             return False
@@ -202,9 +209,24 @@ class Crawler:
         except Exception as exc:
             log.info("HEAD %s:%s failed (%s); fetching", target.repository, tag, exc)
             return False
-        done = still_done(ok, current, self.store, self.options.platforms)
+        snapshot = self.log.snapshot
+        done = still_done([r for r in ok if r.snapshot_name == snapshot], current, self.store, self.options.platforms)
+        if done:
+            self.tally.add("skipped", len(done))
+            return True
+        newest: dict[str, CrawlRecord] = {}
+        for record in ok:  # the newest record per platform among earlier snapshots
+            if record.item_key not in newest or record.finished_at >= newest[record.item_key].finished_at:
+                newest[record.item_key] = record
+        done = still_done(list(newest.values()), current, self.store, self.options.platforms)
         if not done:
             return False
+        now = time.time()
+        for record in done:
+            with self._log_lock:
+                self.log.append(dataclasses.replace(record, snapshot=snapshot, shard=self.log.shard,
+                                                    started_at=now, finished_at=time.time()))
+            self.progress.add_image()
         self.tally.add("skipped", len(done))
         return True
 
@@ -313,5 +335,6 @@ def run_crawl(registry_url: str, store: Union[BlobStore, StoreConfig, str], targ
         records_root = blob_store.config.url
     client = RegistryClient(registry_url, HttpClient(options.retry, pool_size=max(4, options.concurrency * 2)),
                             credentials)
-    crawler = Crawler(client, blob_store, RecordLog(records_root, run_id), options, records_root, progress)
+    crawler = Crawler(client, blob_store, RecordLog(records_root, run_id, options.snapshot, options.shard and str(options.shard)),
+                      options, records_root, progress)
     return crawler.run(targets)

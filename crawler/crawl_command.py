@@ -20,8 +20,9 @@ from crawler.auth import default_credentials
 from crawler.crawl import CrawlOptions, CrawlSummary, RepoTarget, parse_target, run_crawl
 from crawler.http import HttpClient, RetryPolicy
 from crawler.manifest import Platform
-from common.records import RecordLog
+from common.records import RecordLog, check_snapshot_name
 from crawler.redact import has_userinfo, redact
+from crawler.shards import Shard, shard_credentials
 from crawler.reference import normalize_registry
 from common.storage import StoreConfig, new_run_id
 from common.stores import open_store
@@ -43,6 +44,20 @@ def _tags(ctx, param, value: str) -> str:
 
 
 DOCKER_HUB_REGISTRY = "registry-1.docker.io"
+
+
+def _snapshot(ctx, param, value: Optional[str]) -> Optional[str]:
+    try:
+        return check_snapshot_name(value) if value is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _shard(ctx, param, value: Optional[str]) -> Optional[Shard]:
+    try:
+        return Shard.parse(value) if value is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 def _registry_url(value: str) -> str:
@@ -128,10 +143,15 @@ def _check_listening(url: str) -> None:
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
 @click.option("--run-id", default=None, help="Name of this run's record file (default: a new id).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema hubscope.crawl/v1) instead of the summary line.")
+@click.option("--snapshot", default=None, callback=_snapshot, metavar="NAME",
+              help="Snapshot this run belongs to (default: today's UTC date); each snapshot keeps its own tag -> digest records.")
+@click.option("--shard", default=None, callback=_shard, metavar="I/N",
+              help="Take only shard I of N of the repositories (stable hash of the name); "
+                   "credentials from HUBSCOPE_REGISTRY_USER_I / HUBSCOPE_REGISTRY_PASSWORD_I when set.")
 def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, hub_namespace, hub_limit, hub_url,
           tags, recent_by, platforms, all_platforms, concurrency, attempts, username, password, docker_config, s3_endpoint, s3_region,
           s3_access_key, s3_secret_key, archives, layouts, docker_daemon, docker_host, daemon_image, no_resume,
-          progress, run_id, as_json) -> None:
+          progress, run_id, as_json, snapshot, shard) -> None:
     """Fetch images into a verified, content-addressed blob store and append one record per image.
 
     Repositories come from REPO[:TAG] arguments, --repos-file, --catalog, --hub-search and
@@ -165,7 +185,10 @@ def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, 
     options = CrawlOptions(tags=tags, platforms=None if all_platforms else (platforms or CrawlOptions().platforms),
                            concurrency=concurrency, resume=not no_resume,
                            retry=dataclasses.replace(RetryPolicy(), max_attempts=attempts), recent_by=recent_by,
-                           hub_api=hub_url)
+                           hub_api=hub_url, snapshot=snapshot, shard=shard)
+    shard_user, shard_password = shard_credentials(shard)
+    if shard_user:
+        username, password = shard_user, shard_password
     credentials = default_credentials(username, password, docker_config)
     # by default on a terminal, and not under -q (which lowers hubscope's loggers to warnings)
     show_progress = (sys.stderr.isatty() and log.isEnabledFor(logging.INFO)) if progress is None else progress
@@ -218,7 +241,8 @@ def _import_local(blob_store, records_root, run_id, options, archives, layouts, 
                   daemon_images) -> CrawlSummary:
     from crawler.local_import import LocalImporter, LocalSourceError
 
-    importer = LocalImporter(blob_store, RecordLog(records_root, run_id), options.platforms)
+    importer = LocalImporter(blob_store, RecordLog(records_root, run_id, options.snapshot),
+                             options.platforms)
     records = []
     for path in archives:  # one bad archive is its own recorded error; the ones after it are still imported
         records += importer.import_docker_archive_recorded(path).records

@@ -1,8 +1,9 @@
 """Crawl records + image configs -> the ``images`` and ``image_layers`` tables, and the list of layers to scan.
 
 This runs on the driver: it reads one small config blob per image (not per layer), which is cheap
-next to the layer scan. The latest record per (repository, tag, platform) wins, as in
-``common.records.latest_records``; only ``ok`` records describe images.
+next to the layer scan. The latest record per (snapshot, repository, tag, platform) wins, as in
+``common.records.latest_records``; only ``ok`` records describe images, and each snapshot has its
+own ``images`` rows (``image_layers`` has one set of rows per manifest digest, whatever the snapshot).
 """
 from __future__ import annotations
 
@@ -87,10 +88,13 @@ def build_index(records: Iterable[CrawlRecord], store: BlobStore) -> Index:
     """Images, their layers, and the unique layer blobs to scan, from the latest ``ok`` crawl records."""
     images, image_layers, todo = [], [], {}
     seen_images: set[str] = set()
-    for rec in sorted(records, key=lambda r: (r.registry, r.repository, r.tag, r.platform or "")):
+    configs: dict[str, dict] = {}  # one read per config, however many snapshots name the image
+    for rec in sorted(records, key=lambda r: (r.snapshot_name, r.registry, r.repository, r.tag, r.platform or "")):
         if rec.status != "ok" or not rec.manifest_digest:
             continue
-        config = _config(store, rec.config_digest)
+        if rec.config_digest not in configs:
+            configs[rec.config_digest] = _config(store, rec.config_digest)
+        config = configs[rec.config_digest]
         diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
         history = _layer_history(config)
         os_name = config.get("os") or (rec.platform.split("/")[0] if rec.platform else None)
@@ -107,6 +111,7 @@ def build_index(records: Iterable[CrawlRecord], store: BlobStore) -> Index:
             "source": rec.source,
             "crawled_at": dt.datetime.fromtimestamp(rec.finished_at, dt.timezone.utc) if rec.finished_at else None,
             "pull_count": meta.get("pull_count"), "star_count": meta.get("star_count"), "last_updated": meta.get("last_updated"),
+            "snapshot": rec.snapshot_name,
         })
         if rec.manifest_digest in seen_images:
             continue

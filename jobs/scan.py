@@ -227,9 +227,14 @@ def run_scan(
     spark=None,
     tasks: Optional[int] = None,
     options: ScanOptions = ScanOptions(),
+    keep_snapshots: Optional[int] = None,
 ) -> ScanSummary:
-    """Scan every not-yet-``ok`` layer the crawl records reference and commit all four tables atomically."""
+    """Scan every not-yet-``ok`` layer the crawl records reference and commit all four tables atomically.
+
+    The tables keep every snapshot's images; ``keep_snapshots`` keeps only the newest N (``jobs.retention``).
+    """
     from common.records import latest_records
+    from jobs.retention import carry_files, keep_layers, retained_records
 
     config = StoreConfig(url=store if store.startswith("s3://") else os.path.abspath(store), s3_endpoint=s3_endpoint)
     if records is None:
@@ -237,7 +242,8 @@ def run_scan(
             raise click.UsageError("--records is required with an s3:// store (records are local JSON lines)")
         records = store
     blobs = open_store(config)
-    index = build_index(latest_records(records).values(), blobs)
+    index = build_index(retained_records(latest_records(records).values(), keep_snapshots), blobs)
+    referenced = {t.layer_digest for t in index.layers} if keep_snapshots else None
     tableset = TableSet(tables)
     try:
         previous = tableset.committed_table("layers")
@@ -252,9 +258,11 @@ def run_scan(
         new_layers, parts = schemas.empty_table("layers"), {}
         if todo:
             new_layers, parts = _run_spark(todo, config, tableset.staging_dir("files"), magic, options, spark, master, tasks)
+        if previous is not None:
+            previous = keep_layers(previous, referenced)
         layers = pa.concat_tables([previous, new_layers]) if previous is not None else new_layers
         layers = layers.sort_by("layer_digest")
-        tableset.carry("files", tableset.committed_parts("files"))
+        carry_files(tableset, referenced)
         for name in os.listdir(tableset.staging_dir("files")):
             if name not in parts and not os.path.exists(os.path.join(tableset.committed or "", "files", name)):
                 os.unlink(os.path.join(tableset.staging_dir("files"), name))  # a failed task attempt's leftover
@@ -310,8 +318,11 @@ def _run_spark(todo, config, files_dir, magic, options, spark, master, tasks) ->
 @click.option("--type-head-bytes", default=ScanOptions().type_head_bytes, show_default=True, type=click.IntRange(min=1),
               help="Leading bytes of each file libmagic types (larger: closer to a full read, slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema hubscope.scan/v1) instead of the summary line.")
+@click.option("--keep-snapshots", default=None, type=click.IntRange(min=1), metavar="N",
+              help="Keep only the newest N crawl snapshots (and the layers they use) in the tables (default: every snapshot).")
 def scan_command(store: str, tables: str, records: Optional[str], master: Optional[str], no_magic: bool,
-                 s3_endpoint: Optional[str], tasks: Optional[int], type_head_bytes: int, as_json: bool = False) -> None:
+                 s3_endpoint: Optional[str], tasks: Optional[int], type_head_bytes: int, as_json: bool = False,
+                 keep_snapshots: Optional[int] = None) -> None:
     """Scan every crawled layer into Parquet tables (images, image_layers, layers, files); reruns are incremental."""
     from common.records import RECORDS_DIR
 
@@ -323,7 +334,7 @@ def scan_command(store: str, tables: str, records: Optional[str], master: Option
                                "run `hubscope crawl` first, or point --records at the crawl's records folder")
     started = time.monotonic()
     summary = run_scan(store, tables, records=records, master=master, magic=not no_magic, s3_endpoint=s3_endpoint, tasks=tasks,
-                       options=ScanOptions(type_head_bytes=type_head_bytes))
+                       options=ScanOptions(type_head_bytes=type_head_bytes), keep_snapshots=keep_snapshots)
     elapsed = time.monotonic() - started
     if as_json:
         from common.jsonout import document

@@ -48,6 +48,7 @@ def run_stats(
     Returns the summary (also written as ``summary.json``).
     """
     from analyze.populations import LABELS
+    from analyze.snapshots import check_snapshots, churn_results, snapshot_names, snapshot_view
     from analyze.results import StatsOptions, compute_results, content_results, no_content_results
     from analyze.summary import build_summary
     from common.progress import StageProgress
@@ -57,7 +58,15 @@ def run_stats(
     options = options or StatsOptions()
     os.makedirs(out_dir, exist_ok=True)
     tables = load_tables(spark, tables_dir)
+    names = snapshot_names(tables["images"])
+    chosen = options.snapshot or (names[-1] if names else None)
+    check_snapshots([options.snapshot] if options.snapshot else [], names)
+    churn = churn_results(tables, names, options.compare)
+    if len(names) > 1:
+        log.info("snapshots %s; statistics describe %s", ", ".join(names), chosen)
+        tables = snapshot_view(tables, chosen)
     results, fs = compute_results(tables, options)
+    results.update(churn)
     if options.store:
         opts = ContentOptions(chunk_avg_bytes=options.chunk_avg_bytes, zstd_levels=options.zstd_levels)
         rows = content_pass(spark, tables, options.store, options.sample_layers, options.seed, opts)
@@ -78,10 +87,18 @@ def run_stats(
     progress.close()
     summary = build_summary(frames, tables, options)
     summary["timings_s"] = timings
+    summary["snapshots"] = {"names": names, "described": chosen,
+                            "compared": [list(p) for p in _pairs(names, options.compare)]}
     summary["populations"] = LABELS
     with open(os.path.join(out_dir, "summary.json"), "w") as fh:
         json.dump(summary, fh, indent=2, sort_keys=True, default=_json_default)
     return summary
+
+
+def _pairs(names, compare):
+    from analyze.snapshots import pairs
+
+    return pairs(names, compare)
 
 
 def _json_default(value):
@@ -114,8 +131,11 @@ def _levels(ctx, param, value: str) -> tuple[int, ...]:
 @click.option("--zstd-levels", default="3,9", show_default=True, callback=_levels, help="zstd levels tried by the recompression what-if.")
 @click.option("--master", default=None, help="Spark master (default: local[*], or what spark-submit set).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema hubscope.stats/v1: the summary) instead of the line.")
+@click.option("--snapshot", default=None, metavar="NAME", help="Snapshot the statistics describe (default: the newest).")
+@click.option("--compare", nargs=2, default=None, metavar="SNAP_A SNAP_B",
+              help="Growth and churn from SNAP_A to SNAP_B (default: each snapshot against the one before it).")
 def stats_command(tables_dir, out_dir, store, sample_layers, seed, chunk_avg_bytes, zstd_levels, master,
-                  as_json=False) -> None:
+                  as_json=False, snapshot=None, compare=None) -> None:
     """Compute every statistic over the tables and write result tables (Parquet + CSV) and summary.json."""
     from analyze.results import StatsOptions
     from common.schemas import TABLES
@@ -129,8 +149,13 @@ def stats_command(tables_dir, out_dir, store, sample_layers, seed, chunk_avg_byt
             raise click.UsageError(f"{exc}: point --tables at a `hubscope scan --tables` folder")
     spark = get_spark("hubscope-stats", master=master)
     options = StatsOptions(seed=seed, sample_layers=sample_layers, store=store, chunk_avg_bytes=chunk_avg_bytes,
-                           zstd_levels=zstd_levels)
-    summary = run_stats(spark, tables_dir, out_dir, options)
+                           zstd_levels=zstd_levels, snapshot=snapshot, compare=tuple(compare) if compare else None)
+    from analyze.snapshots import UnknownSnapshot
+
+    try:
+        summary = run_stats(spark, tables_dir, out_dir, options)
+    except UnknownSnapshot as exc:
+        raise click.UsageError(str(exc)) from exc
     if as_json:
         from common.jsonout import document
 
