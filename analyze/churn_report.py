@@ -79,8 +79,22 @@ def fig_stored(r: Frames) -> Optional[Figure]:
     return fig
 
 
+def fig_repository_counts(r: Frames) -> Optional[Figure]:
+    """The repositories each listing announced, over time (the reference study counted the Hub hourly)."""
+    counts = r.get("repository_counts")
+    if counts is None or counts.empty:
+        return None
+    fig, (ax,) = _fig("Repositories listed over time")
+    for key, rows in counts.sort_values("at").groupby("key"):
+        ax.plot(pd.to_datetime(rows["at"], unit="s", utc=True), rows["total"], marker=".", label=key)
+    ax.set_ylabel("repositories announced")
+    ax.grid(alpha=0.3)
+    _legend(ax)
+    return fig
+
+
 CHURN_FIGURES: dict[str, Callable[[Frames], Optional[Figure]]] = {
-    "churn": fig_churn, "snapshots": fig_snapshots, "churn_stored": fig_stored,
+    "churn": fig_churn, "snapshots": fig_snapshots, "churn_stored": fig_stored, "repository_counts": fig_repository_counts,
 }
 
 

@@ -32,6 +32,7 @@ class StatsOptions:
     growth_points: int = 500
     snapshot: Optional[str] = None  # the snapshot the single-snapshot statistics describe (None: the newest)
     compare: Optional[tuple[str, str]] = None  # churn between these two (None: each snapshot and the one before)
+    records: Optional[str] = None  # crawl records folder: the listings' announced totals (repository counts)
 
 
 def compute_results(

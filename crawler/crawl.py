@@ -39,6 +39,7 @@ from common.storage import BlobStore, StoreConfig
 from common.stores import open_store
 from crawler.crawl_summary import CrawlSummary, Progress, Tally
 from crawler.targets import RepoTarget, parse_target  # noqa: F401  (parse_target: part of this module's API)
+from crawler.ratelimit import Budget
 from crawler.shards import Shard
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class CrawlOptions:
     hub_api: str = "https://hub.docker.com"
     snapshot: Optional[str] = None  # the snapshot this run's records belong to (default: the UTC date)
     shard: Optional[Shard] = None  # take only this shard's share of the repositories
+    max_wait_s: Optional[float] = None  # total wait for rate-limit windows before items are recorded rate_limited
 
     def __post_init__(self) -> None:
         if self.tags not in ("latest", "all") and not (self.tags.isdigit() and int(self.tags) > 0):
@@ -333,8 +335,11 @@ def run_crawl(registry_url: str, store: Union[BlobStore, StoreConfig, str], targ
         if blob_store.config.url.startswith("s3://"):
             raise ValueError("an S3 store needs records_root (a local folder for the crawl records)")
         records_root = blob_store.config.url
-    client = RegistryClient(registry_url, HttpClient(options.retry, pool_size=max(4, options.concurrency * 2)),
+    budget = Budget(options.max_wait_s)
+    client = RegistryClient(registry_url, HttpClient(options.retry, pool_size=max(4, options.concurrency * 2),
+                                                     budget=budget),
                             credentials)
     crawler = Crawler(client, blob_store, RecordLog(records_root, run_id, options.snapshot, options.shard and str(options.shard)),
                       options, records_root, progress)
+    budget.on_wait = crawler.progress.countdown  # the wait for a rate-limit window shows on the bar
     return crawler.run(targets)

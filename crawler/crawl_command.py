@@ -20,7 +20,7 @@ from crawler.auth import default_credentials
 from crawler.crawl import CrawlOptions, CrawlSummary, RepoTarget, parse_target, run_crawl
 from crawler.http import HttpClient, RetryPolicy
 from crawler.manifest import Platform
-from common.records import RecordLog, check_snapshot_name
+from common.records import RecordLog, check_snapshot_name, utc_date
 from crawler.redact import has_userinfo, redact
 from crawler.shards import Shard, shard_credentials
 from crawler.reference import normalize_registry
@@ -28,6 +28,8 @@ from common.storage import StoreConfig, new_run_id
 from common.stores import open_store
 
 log = logging.getLogger(__name__)
+
+SWEEP_QUERIES = tuple("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
 def _platform(ctx, param, values) -> tuple[Platform, ...]:
@@ -106,6 +108,9 @@ def _check_listening(url: str) -> None:
               help="Text file of REPO[:TAG] lines (# comments allowed).")
 @click.option("--catalog", is_flag=True, help="Crawl every repository listed by the registry's /v2/_catalog.")
 @click.option("--hub-search", multiple=True, metavar="QUERY", help="Repositories from Docker Hub search v4.")
+@click.option("--hub-sweep", is_flag=True,
+              help="Search sweep: one Hub search per letter and digit (one query's results are capped); "
+                   "repositories found by several queries are crawled once.")
 @click.option("--hub-namespace", multiple=True, metavar="NS",
               help="Every repository of a Docker Hub namespace (keeps pull/star counts as metadata).")
 @click.option("--hub-limit", type=click.IntRange(min=1), default=None, help="At most this many search results per query.")
@@ -143,6 +148,9 @@ def _check_listening(url: str) -> None:
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
 @click.option("--run-id", default=None, help="Name of this run's record file (default: a new id).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema hubscope.crawl/v1) instead of the summary line.")
+@click.option("--max-wait", "max_wait", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="Wait at most this long in all for rate-limit windows (default: as long as the registry says); "
+                   "past it, the remaining items are recorded rate_limited and a rerun fetches them.")
 @click.option("--snapshot", default=None, callback=_snapshot, metavar="NAME",
               help="Snapshot this run belongs to (default: today's UTC date); each snapshot keeps its own tag -> digest records.")
 @click.option("--shard", default=None, callback=_shard, metavar="I/N",
@@ -151,7 +159,7 @@ def _check_listening(url: str) -> None:
 def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, hub_namespace, hub_limit, hub_url,
           tags, recent_by, platforms, all_platforms, concurrency, attempts, username, password, docker_config, s3_endpoint, s3_region,
           s3_access_key, s3_secret_key, archives, layouts, docker_daemon, docker_host, daemon_image, no_resume,
-          progress, run_id, as_json, snapshot, shard) -> None:
+          progress, run_id, as_json, max_wait, snapshot, shard, hub_sweep) -> None:
     """Fetch images into a verified, content-addressed blob store and append one record per image.
 
     Repositories come from REPO[:TAG] arguments, --repos-file, --catalog, --hub-search and
@@ -160,7 +168,7 @@ def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, 
     """
     if platforms and all_platforms:
         raise click.UsageError("--platform and --all-platforms exclude each other")
-    has_registry = bool(repos or repos_file or catalog or hub_search or hub_namespace)
+    has_registry = bool(repos or repos_file or catalog or hub_search or hub_namespace or hub_sweep)
     if not has_registry and not (archives or layouts or docker_daemon):
         raise click.UsageError("nothing to crawl: give REPO[:TAG], --repos-file, --catalog, --hub-search, "
                                "--hub-namespace, --docker-archive, --oci-layout or --docker-daemon")
@@ -185,7 +193,7 @@ def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, 
     options = CrawlOptions(tags=tags, platforms=None if all_platforms else (platforms or CrawlOptions().platforms),
                            concurrency=concurrency, resume=not no_resume,
                            retry=dataclasses.replace(RetryPolicy(), max_attempts=attempts), recent_by=recent_by,
-                           hub_api=hub_url, snapshot=snapshot, shard=shard)
+                           hub_api=hub_url, snapshot=snapshot, shard=shard, max_wait_s=max_wait)
     shard_user, shard_password = shard_credentials(shard)
     if shard_user:
         username, password = shard_user, shard_password
@@ -198,8 +206,9 @@ def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, 
                                        layouts, docker_daemon, docker_host, daemon_image))
     if has_registry:
         _check_listening(url)
-        targets = _targets(url, host, pinned, repos_file, catalog, hub_search, hub_namespace, hub_limit, hub_url,
-                           credentials)
+        queries = tuple(hub_search) + (SWEEP_QUERIES if hub_sweep else ())
+        targets = _targets(url, host, pinned, repos_file, catalog, queries, hub_namespace, hub_limit, hub_url,
+                           credentials, records_root, snapshot or utc_date(), shard)
         try:
             summaries.append(run_crawl(url, blob_store, targets, records_root=records_root, options=options,
                                        credentials=credentials, progress=show_progress, run_id=run_id))
@@ -221,7 +230,17 @@ def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, 
 
 
 def _targets(url, host, repos, repos_files, catalog, hub_search, hub_namespace, hub_limit, hub_url,
-             credentials) -> Iterator[RepoTarget]:
+             credentials, records_root=None, snapshot=None, shard=None) -> Iterator[RepoTarget]:
+    """Every target once (a search sweep's queries overlap); listings checkpoint their pages in the records."""
+    from crawler.listings import ListingCheckpoint, dedup
+
+    return dedup(_all_targets(url, host, repos, repos_files, catalog, hub_search, hub_namespace, hub_limit, hub_url,
+                              credentials, lambda key: ListingCheckpoint(records_root, f"{key} shard={shard}", snapshot)
+                              if records_root else None))
+
+
+def _all_targets(url, host, repos, repos_files, catalog, hub_search, hub_namespace, hub_limit, hub_url,
+                 credentials, checkpoint) -> Iterator[RepoTarget]:
     from crawler import repo_listing as sources
     from crawler.registry import RegistryClient
 
@@ -230,11 +249,13 @@ def _targets(url, host, repos, repos_files, catalog, hub_search, hub_namespace, 
         yield from sources.repos_file(path, host)
     http = HttpClient()
     for query in hub_search:
-        yield from sources.hub_search(query, http, hub_url, hub_limit, registry=host)
+        yield from sources.hub_search(query, http, hub_url, hub_limit, registry=host,
+                                      checkpoint=checkpoint(f"hub-search {hub_url} {query!r} limit={hub_limit}"))
     for namespace in hub_namespace:
-        yield from sources.hub_namespace(namespace, http, hub_url, registry=host)
+        yield from sources.hub_namespace(namespace, http, hub_url, registry=host,
+                                         checkpoint=checkpoint(f"hub-namespace {hub_url} {namespace}"))
     if catalog:
-        yield from sources.catalog(RegistryClient(url, http, credentials))
+        yield from sources.catalog(RegistryClient(url, http, credentials), checkpoint=checkpoint(f"catalog {url}"))
 
 
 def _import_local(blob_store, records_root, run_id, options, archives, layouts, docker_daemon, docker_host,

@@ -73,6 +73,11 @@ class Progress:
             if self._bar is not None:
                 self._bar.set_postfix(images=self.images, refresh=False)
 
+    def countdown(self, seconds_left: float) -> None:
+        """Show the wait for a rate-limit window on the bar (0: the wait is over)."""
+        if self._bar is not None:
+            self._bar.set_description(f"crawl (rate limit: {seconds_left:.0f} s)" if seconds_left > 0 else "crawl")
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()

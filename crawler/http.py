@@ -129,7 +129,8 @@ class HttpClient:
     MAX_REDIRECTS = 10
 
     def __init__(self, policy: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep,
-                 pool_size: int = 16, user_agent: str = "hubscope-crawler/0.1") -> None:
+                 pool_size: int = 16, user_agent: str = "hubscope-crawler/0.1", budget=None) -> None:
+        self.budget = budget  # crawler.ratelimit.Budget: manifest GETs wait out a spent budget (None: no waiting)
         self.policy = policy
         self.sleep = sleep
         self.pool_size = pool_size
@@ -166,7 +167,7 @@ class HttpClient:
         with self._lock:
             self.ratelimit = RateLimitSeen(limit, remaining)
         left = parse_ratelimit(remaining)
-        if left is not None and left < self.policy.slowdown_below_remaining:
+        if left is not None and left < self.policy.slowdown_below_remaining and self.budget is None:
             pause = self.policy.slowdown_s * (self.policy.slowdown_below_remaining - left)
             log.warning("rate limit nearly used up (remaining %s); pausing %.1f s", remaining, pause)
             self.sleep(pause)
@@ -195,8 +196,11 @@ class HttpClient:
                 stream: bool = False) -> requests.Response:
         """Send with retries on connection errors and retryable statuses; other responses are returned as is."""
         headers = headers or {}
+        counted = self.budget is not None and method == "GET" and "/manifests/" in url  # what a pull budget counts
         for attempt in range(1, self.policy.max_attempts + 1):
             last = attempt == self.policy.max_attempts
+            if counted:
+                self.budget.wait()
             self._wait_for_pause()
             try:
                 response = self._send_once(method, url, headers, stream)
@@ -208,6 +212,9 @@ class HttpClient:
                 self.sleep(wait)
                 continue
             self._observe(response)
+            if counted:
+                self.budget.observe(response.headers, response.status_code,
+                                    parse_retry_after(response.headers.get("Retry-After")))
             if response.status_code not in self.policy.retry_statuses:
                 return response
             if last:
@@ -220,6 +227,8 @@ class HttpClient:
                 wait = max(wait, retry_after)
             response.close()
             log.info("%s %s: HTTP %d; retry %d in %.1f s", method, redact(url), response.status_code, attempt, wait)
+            if response.status_code == 429 and counted:
+                continue  # the budget waits for the window (with a countdown) before the retry
             if response.status_code == 429:  # rate limited: every worker of this client pauses, not just us
                 with self._lock:
                     self._pause_until = max(self._pause_until, time.monotonic() + wait)

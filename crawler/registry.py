@@ -116,16 +116,25 @@ class RegistryClient:
         cls = NotFound if response.status_code == 404 else RegistryError
         raise cls(f"{what}: HTTP {response.status_code} {text}", response.status_code)
 
+    def _page(self, url: str, scope: str, key: str, what: str) -> tuple[list[str], Optional[str]]:
+        """One page's names and the next page's URL; a non-string entry is passed on as text, to be refused
+        by name validation."""
+        response = self._check(self._request("GET", url, scope), what)
+        body = json.loads(read_capped(response, MAX_LISTING_PAGE_BYTES, what))
+        names = body.get(key) if isinstance(body, dict) else None
+        if names is not None and not isinstance(names, list):
+            raise RegistryError(f"{what}: {key!r} is not a list")
+        return [n if isinstance(n, str) else json.dumps(n) for n in names or []], next_link(response)
+
     def _paginate(self, url: str, scope: str, key: str, what: str) -> Iterator[str]:
-        """Names from every page; a non-string entry is passed on as text, to be refused by name validation."""
+        """Names from every page."""
         while url:
-            response = self._check(self._request("GET", url, scope), what)
-            body = json.loads(read_capped(response, MAX_LISTING_PAGE_BYTES, what))
-            names = body.get(key) if isinstance(body, dict) else None
-            if names is not None and not isinstance(names, list):
-                raise RegistryError(f"{what}: {key!r} is not a list")
-            yield from (n if isinstance(n, str) else json.dumps(n) for n in names or [])
-            url = next_link(response)
+            names, url = self._page(url, scope, key, what)
+            yield from names
+
+    def catalog_page(self, url: Optional[str] = None, page_size: int = 100) -> tuple[list[str], Optional[str]]:
+        """One page of ``/v2/_catalog`` (the first when ``url`` is None) and the next page's URL (a checkpoint)."""
+        return self._page(url or f"{self.base_url}/v2/_catalog?n={page_size}", scopes_for(None), "repositories", "catalog")
 
     # -- API ------------------------------------------------------------------------------------
     def ping(self) -> None:

@@ -14,6 +14,7 @@ from urllib.parse import urlencode, urljoin
 from common.errors import CrawlError
 from crawler.targets import RepoTarget, parse_target
 from crawler.http import HttpClient, read_capped
+from crawler.listings import START, ListingCheckpoint, resumable
 from crawler.reference import DOCKER_HUB_REGISTRY, InvalidReference, normalize_repository
 from crawler.registry import RegistryClient
 
@@ -53,26 +54,33 @@ def _target(registry: str, name: str, metadata: dict) -> RepoTarget:
 
 
 def hub_search(query: str, http: Optional[HttpClient] = None, api: str = DOCKER_HUB_API,
-               limit: Optional[int] = None, registry: str = DOCKER_HUB_REGISTRY) -> Iterator[RepoTarget]:
-    """Repositories matching ``query`` via ``/api/search/v4?query=Q&size=100&from=N``, paged until exhausted."""
+               limit: Optional[int] = None, registry: str = DOCKER_HUB_REGISTRY,
+               checkpoint: Optional[ListingCheckpoint] = None) -> Iterator[RepoTarget]:
+    """Repositories matching ``query`` via ``/api/search/v4?query=Q&size=100&from=N``, paged until exhausted.
+
+    With a ``checkpoint`` (``crawler.listings``) a rerun resumes at the first page not yet stored.
+    """
     http = http or HttpClient()
-    offset, seen = 0, 0
-    while True:
+
+    def fetch(position):
+        offset = 0 if position == START else int(position)
         url = f"{api.rstrip('/')}/api/search/v4?" + urlencode({"query": query, "size": HUB_PAGE_SIZE, "from": offset})
         body = _get_json(http, url)
         results = body.get("results") or []
+        targets = []
         for item in results:
             name = item.get("slug") or item.get("name") or item.get("id")
-            if not name:
-                continue
-            metadata = _search_metadata(item)
-            yield _target(registry, name if isinstance(name, str) else json.dumps(name), metadata)
-            seen += 1
-            if limit is not None and seen >= limit:
-                return
-        offset += len(results)
-        total = body.get("total")
-        if not results or (isinstance(total, int) and offset >= total):
+            if name:
+                targets.append(_target(registry, name if isinstance(name, str) else json.dumps(name), _search_metadata(item)))
+        total = body.get("total") if isinstance(body.get("total"), int) else None
+        following = offset + len(results)
+        return targets, (None if not results or (total is not None and following >= total) else following), total
+
+    seen = 0
+    for target in resumable(fetch, checkpoint):
+        yield target
+        seen += 1
+        if limit is not None and seen >= limit:
             return
 
 
@@ -91,19 +99,23 @@ def _search_metadata(item: dict) -> dict:
 
 
 def hub_namespace(namespace: str, http: Optional[HttpClient] = None, api: str = DOCKER_HUB_API,
-                  registry: str = DOCKER_HUB_REGISTRY) -> Iterator[RepoTarget]:
+                  registry: str = DOCKER_HUB_REGISTRY,
+                  checkpoint: Optional[ListingCheckpoint] = None) -> Iterator[RepoTarget]:
     """Every repository of a namespace via ``/v2/repositories/NS/?page_size=100``, following ``next``."""
     http = http or HttpClient()
-    url: Optional[str] = f"{api.rstrip('/')}/v2/repositories/{namespace}/?page_size={HUB_PAGE_SIZE}&page=1"
-    while url:
+
+    def fetch(position):
+        url = f"{api.rstrip('/')}/v2/repositories/{namespace}/?page_size={HUB_PAGE_SIZE}&page=1" if position == START else position
         body = _get_json(http, url)
+        targets = []
         for item in body.get("results") or []:
             metadata = {k: item[k] for k in NAMESPACE_METADATA_KEYS if k in item}
             metadata["listed_by"] = "hub-namespace"
-            name = f"{item.get('namespace') or namespace}/{item['name']}"
-            yield _target(registry, name, metadata)
+            targets.append(_target(registry, f"{item.get('namespace') or namespace}/{item['name']}", metadata))
         nxt = body.get("next")
-        url = urljoin(url, nxt) if nxt else None
+        return targets, (urljoin(url, nxt) if nxt else None), body.get("count") if isinstance(body.get("count"), int) else None
+
+    return resumable(fetch, checkpoint)
 
 
 def hub_recent_tags(repository: str, n: int, http: Optional[HttpClient] = None, api: str = DOCKER_HUB_API) -> list[str]:
@@ -123,10 +135,15 @@ def hub_recent_tags(repository: str, n: int, http: Optional[HttpClient] = None, 
     return tags[:n]
 
 
-def catalog(client: RegistryClient, page_size: int = 100) -> Iterator[RepoTarget]:
-    """Every repository in the registry's ``_catalog`` (Link pagination)."""
-    for name in client.catalog(page_size):
-        yield RepoTarget(name, None, {"listed_by": "catalog"})
+def catalog(client: RegistryClient, page_size: int = 100,
+            checkpoint: Optional[ListingCheckpoint] = None) -> Iterator[RepoTarget]:
+    """Every repository in the registry's ``_catalog`` (Link pagination; resumable with a ``checkpoint``)."""
+
+    def fetch(position):
+        names, following = client.catalog_page(None if position == START else position, page_size)
+        return [RepoTarget(name, None, {"listed_by": "catalog"}) for name in names], following, None
+
+    return resumable(fetch, checkpoint)
 
 
 def repos_file(path: str, registry: str) -> Iterator[RepoTarget]:

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 # name -> "module:attribute" of a click command
 COMMANDS = {
     "crawl": "crawler.crawl_command:crawl",
+    "ratelimit": "crawler.ratelimit_command:ratelimit_command",
     "scan": "jobs.scan:scan_command",
     "stats": "jobs.stats:stats_command",
     "report": "analyze.report_command:report_command",

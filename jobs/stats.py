@@ -67,6 +67,12 @@ def run_stats(
         tables = snapshot_view(tables, chosen)
     results, fs = compute_results(tables, options)
     results.update(churn)
+    if options.records:
+        from common.listings import listing_totals
+
+        totals = listing_totals(options.records)
+        if totals:  # the repository-count-over-time curve
+            results["repository_counts"] = lambda: spark.createDataFrame(totals, "snapshot string, key string, at double, total long")
     if options.store:
         opts = ContentOptions(chunk_avg_bytes=options.chunk_avg_bytes, zstd_levels=options.zstd_levels)
         rows = content_pass(spark, tables, options.store, options.sample_layers, options.seed, opts)
@@ -132,10 +138,12 @@ def _levels(ctx, param, value: str) -> tuple[int, ...]:
 @click.option("--master", default=None, help="Spark master (default: local[*], or what spark-submit set).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema hubscope.stats/v1: the summary) instead of the line.")
 @click.option("--snapshot", default=None, metavar="NAME", help="Snapshot the statistics describe (default: the newest).")
+@click.option("--records", "records_dir", default=None, type=click.Path(file_okay=False),
+              help="Crawl records folder: adds repository_counts, the totals each listing announced over time.")
 @click.option("--compare", nargs=2, default=None, metavar="SNAP_A SNAP_B",
               help="Growth and churn from SNAP_A to SNAP_B (default: each snapshot against the one before it).")
 def stats_command(tables_dir, out_dir, store, sample_layers, seed, chunk_avg_bytes, zstd_levels, master,
-                  as_json=False, snapshot=None, compare=None) -> None:
+                  as_json=False, snapshot=None, compare=None, records_dir=None) -> None:
     """Compute every statistic over the tables and write result tables (Parquet + CSV) and summary.json."""
     from analyze.results import StatsOptions
     from common.schemas import TABLES
@@ -149,7 +157,8 @@ def stats_command(tables_dir, out_dir, store, sample_layers, seed, chunk_avg_byt
             raise click.UsageError(f"{exc}: point --tables at a `hubscope scan --tables` folder")
     spark = get_spark("hubscope-stats", master=master)
     options = StatsOptions(seed=seed, sample_layers=sample_layers, store=store, chunk_avg_bytes=chunk_avg_bytes,
-                           zstd_levels=zstd_levels, snapshot=snapshot, compare=tuple(compare) if compare else None)
+                           zstd_levels=zstd_levels, snapshot=snapshot, compare=tuple(compare) if compare else None,
+                           records=records_dir)
     from analyze.snapshots import UnknownSnapshot
 
     try:

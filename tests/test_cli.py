@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from common.errors import EXIT_FAILED, EXIT_INTERNAL, HubscopeError, LayerError
 from hubscope.cli import COMMANDS, main
 
-STAGES = ["crawl", "scan", "stats", "report", "demo", "trace", "whatif", "inspect"]
+STAGES = ["crawl", "ratelimit", "scan", "stats", "report", "demo", "trace", "whatif", "inspect"]
 
 
 def test_group_lists_every_stage():

@@ -154,7 +154,7 @@ def test_report_section_only_with_two_snapshots(two_snapshots, tmp_path):
 
     frames = load_results(two_snapshots["results"])
     figures = render_figures(frames, str(tmp_path / "figures"), CHURN_FIGURES)
-    assert sorted(figures) == ["churn", "churn_stored", "snapshots"]
+    assert sorted(figures) == ["churn", "churn_stored", "snapshots"]  # no listing totals in these results
     page = "".join(churn_section(frames, figures, _img, _table))
     assert page.startswith(f"<h2>{TITLE}</h2>") and 'id="fig-churn"' in page and "tbl-churn_stored" in page
     assert churn_section({}, {}, _img, _table) == []  # results of one snapshot: no section
