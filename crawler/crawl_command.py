@@ -155,7 +155,7 @@ def _check_listening(url: str) -> None:
               help="Snapshot this run belongs to (default: today's UTC date); each snapshot keeps its own tag -> digest records.")
 @click.option("--shard", default=None, callback=_shard, metavar="I/N",
               help="Take only shard I of N of the repositories (stable hash of the name); "
-                   "credentials from HUBSCOPE_REGISTRY_USER_I / HUBSCOPE_REGISTRY_PASSWORD_I when set.")
+                   "credentials from HUBSCOPE_REGISTRY_USER / HUBSCOPE_REGISTRY_PASSWORD with _I appended, when set.")
 def crawl(repos, registry, store, records_dir, repos_file, catalog, hub_search, hub_namespace, hub_limit, hub_url,
           tags, recent_by, platforms, all_platforms, concurrency, attempts, username, password, docker_config, s3_endpoint, s3_region,
           s3_access_key, s3_secret_key, archives, layouts, docker_daemon, docker_host, daemon_image, no_resume,

@@ -58,11 +58,12 @@ def shard_of(repository: str, count: int) -> int:
 
 
 def shard_credentials(shard: Optional[Shard], environ=os.environ) -> tuple[Optional[str], Optional[str]]:
-    """The account for a shard: ``HUBSCOPE_REGISTRY_USER_<i>`` / ``HUBSCOPE_REGISTRY_PASSWORD_<i>``, if set.
+    """The account for a shard: ``HUBSCOPE_REGISTRY_USER`` / ``HUBSCOPE_REGISTRY_PASSWORD`` with ``_<i>`` appended, if set.
 
     One account per shard spreads Docker Hub's per-account pull budget over n accounts; a shard
     without its own variables uses the general credentials.
     """
     if shard is None:
         return None, None
-    return environ.get(f"HUBSCOPE_REGISTRY_USER_{shard.index}"), environ.get(f"HUBSCOPE_REGISTRY_PASSWORD_{shard.index}")
+    suffix = f"_{shard.index}"
+    return environ.get("HUBSCOPE_REGISTRY_USER" + suffix), environ.get("HUBSCOPE_REGISTRY_PASSWORD" + suffix)
