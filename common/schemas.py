@@ -5,6 +5,8 @@ Changelog
 - 2: ``layers.flags``: what is odd but readable about an ``ok`` layer (``jobs.layer_scanner.LAYER_FLAGS``).
 - 3: ``images.snapshot``: the crawl snapshot an image row belongs to; ``images`` has one row per
   (snapshot, registry, repository, tag, platform), so a tag's digest in every snapshot is kept.
+- 4: ``images.pull_count_text`` (Docker Hub search gives pull counts as text such as "1M+"; pull_count
+  is then its lower bound); last_updated also from search results' updated_at.
 
 Digests are ``sha256:<hex>`` strings; sizes are ``*_bytes`` (int64); times are UTC timestamps in
 microseconds. Readers check ``SCHEMA_VERSION`` in the Parquet key-value metadata.
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 METADATA = {b"hubscope.schema_version": SCHEMA_VERSION.encode()}
 
 TS = pa.timestamp("us", tz="UTC")
@@ -40,7 +42,8 @@ IMAGES = pa.schema(
         pa.field("compressed_bytes", pa.int64()),  # sum of the manifest's layer sizes
         pa.field("source", pa.string()),
         pa.field("crawled_at", TS),
-        pa.field("pull_count", pa.int64()),
+        pa.field("pull_count", pa.int64()),  # exact, or the lower bound of pull_count_text ("1M+" -> 1000000)
+        pa.field("pull_count_text", pa.string()),  # as the listing gave it, when not a plain number
         pa.field("star_count", pa.int64()),
         pa.field("last_updated", pa.string()),
         pa.field("snapshot", pa.string()),  # crawl snapshot (common.records); every snapshot's rows are kept

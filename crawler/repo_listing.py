@@ -94,6 +94,8 @@ def _search_metadata(item: dict) -> dict:
             metadata["pull_count"] = counts[0]
     if isinstance(item.get("publisher"), dict) and item["publisher"].get("name"):
         metadata["publisher"] = item["publisher"]["name"]
+    if "updated_at" in metadata:
+        metadata.setdefault("last_updated", metadata["updated_at"])  # the namespace listing's name for it
     metadata["listed_by"] = "hub-search"
     return metadata
 

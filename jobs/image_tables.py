@@ -23,6 +23,8 @@ from common import schemas
 
 log = logging.getLogger(__name__)
 
+_COUNT = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMB]?)\+?$", re.IGNORECASE)
+_SCALE = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9}
 _RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
@@ -67,6 +69,33 @@ def parse_time(text: Optional[str]) -> Optional[dt.datetime]:
         return None
 
 
+def parse_pull_count(value) -> tuple[Optional[int], Optional[str]]:
+    """A listing's pull count as (number or lower bound, original text when it was not a plain number).
+
+    Docker Hub search v4 answers ``"1M+"``, ``"10K+"``, ``"1B+"`` or ``"0"``; the namespace listing
+    answers integers. ``"1M+"`` -> ``(1000000, "1M+")``; anything unreadable keeps only its text.
+    """
+    if value is None or isinstance(value, bool):
+        return None, None
+    if isinstance(value, int):
+        return value, None
+    if isinstance(value, float):
+        return int(value), None
+    text = str(value).strip()
+    m = _COUNT.match(text.replace(",", ""))
+    if not m:
+        return None, text
+    number = int(float(m.group(1)) * _SCALE[m.group(2).upper()])
+    return number, (None if text.isdigit() else text)
+
+
+def _int_or_none(value) -> Optional[int]:
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
 def _config(store: BlobStore, digest: Optional[str]) -> dict:
     if not digest:
         return {}
@@ -100,6 +129,7 @@ def build_index(records: Iterable[CrawlRecord], store: BlobStore) -> Index:
         os_name = config.get("os") or (rec.platform.split("/")[0] if rec.platform else None)
         arch = config.get("architecture") or (rec.platform.split("/")[1] if rec.platform and "/" in rec.platform else None)
         meta = rec.repo_metadata or {}
+        pull_count, pull_count_text = parse_pull_count(meta.get("pull_count"))
         images.append({
             "image_digest": rec.manifest_digest, "registry": rec.registry, "repository": rec.repository, "tag": rec.tag,
             "platform": rec.platform or (f"{os_name}/{arch}" if os_name and arch else None),
@@ -110,7 +140,8 @@ def build_index(records: Iterable[CrawlRecord], store: BlobStore) -> Index:
             "compressed_bytes": rec.compressed_bytes if rec.compressed_bytes is not None else _total_size(rec.layers),
             "source": rec.source,
             "crawled_at": dt.datetime.fromtimestamp(rec.finished_at, dt.timezone.utc) if rec.finished_at else None,
-            "pull_count": meta.get("pull_count"), "star_count": meta.get("star_count"), "last_updated": meta.get("last_updated"),
+            "pull_count": pull_count, "pull_count_text": pull_count_text, "star_count": _int_or_none(meta.get("star_count")),
+            "last_updated": meta.get("last_updated") or meta.get("updated_at"),  # namespace listing / search v4
             "snapshot": rec.snapshot_name,
         })
         if rec.manifest_digest in seen_images:
