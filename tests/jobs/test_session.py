@@ -9,7 +9,7 @@ import os
 import subprocess
 import textwrap
 
-from crawler.localregistry import free_port
+from hubscope.demo.localregistry import free_port
 from jobs_sparkkit import VENV_BIN, spark_env
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
