@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 START = "start"  # the position of a listing's first page
 
-# fetch(position) -> (targets of that page, position of the next page or None, announced total or None)
+# fetch(position) -> (targets of that page, position of the next page or None, announced total or None);
+# the next position may be an exception instead: the page's targets are good, the listing stops there.
 FetchPage = Callable[[Any], tuple[list[RepoTarget], Any, Optional[int]]]
 
 
@@ -32,6 +33,8 @@ def resumable(fetch: FetchPage, checkpoint: Optional[ListingCheckpoint]) -> Iter
         while position is not None:
             targets, position, _ = fetch(position)
             yield from targets
+            if isinstance(position, Exception):
+                raise position
         return
     stored = checkpoint.pages()
     for page in stored:
@@ -44,9 +47,12 @@ def resumable(fetch: FetchPage, checkpoint: Optional[ListingCheckpoint]) -> Iter
     number = len(stored)
     while position is not None:
         targets, next_position, total = fetch(position)
+        stop = next_position if isinstance(next_position, Exception) else None
         number += 1
-        checkpoint.add(number, targets, next_position, total)
+        checkpoint.add(number, targets, None if stop else next_position, total)
         yield from targets
+        if stop:
+            raise stop
         position = next_position
 
 

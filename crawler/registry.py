@@ -10,7 +10,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator, Optional, Union
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -116,24 +116,33 @@ class RegistryClient:
         cls = NotFound if response.status_code == 404 else RegistryError
         raise cls(f"{what}: HTTP {response.status_code} {text}", response.status_code)
 
-    def _page(self, url: str, scope: str, key: str, what: str) -> tuple[list[str], Optional[str]]:
+    def _page(self, url: str, scope: str, key: str, what: str) -> tuple[list[str], Union[str, RegistryError, None]]:
         """One page's names and the next page's URL; a non-string entry is passed on as text, to be refused
-        by name validation."""
+        by name validation. A next-page Link to another host comes back as the error in place of the URL:
+        this page's names are still good, the listing just cannot go on."""
         response = self._check(self._request("GET", url, scope), what)
         body = json.loads(read_capped(response, MAX_LISTING_PAGE_BYTES, what))
         names = body.get(key) if isinstance(body, dict) else None
         if names is not None and not isinstance(names, list):
             raise RegistryError(f"{what}: {key!r} is not a list")
-        return [n if isinstance(n, str) else json.dumps(n) for n in names or []], next_link(response)
+        try:
+            following: Union[str, RegistryError, None] = next_link(response)
+        except RegistryError as exc:
+            following = exc
+        return [n if isinstance(n, str) else json.dumps(n) for n in names or []], following
 
     def _paginate(self, url: str, scope: str, key: str, what: str) -> Iterator[str]:
         """Names from every page."""
         while url:
             names, url = self._page(url, scope, key, what)
             yield from names
+            if isinstance(url, RegistryError):
+                raise url
 
-    def catalog_page(self, url: Optional[str] = None, page_size: int = 100) -> tuple[list[str], Optional[str]]:
-        """One page of ``/v2/_catalog`` (the first when ``url`` is None) and the next page's URL (a checkpoint)."""
+    def catalog_page(self, url: Optional[str] = None,
+                     page_size: int = 100) -> tuple[list[str], Union[str, RegistryError, None]]:
+        """One page of ``/v2/_catalog`` (the first when ``url`` is None) and the next page's URL (a checkpoint),
+        or the error that stops the listing after this page."""
         return self._page(url or f"{self.base_url}/v2/_catalog?n={page_size}", scopes_for(None), "repositories", "catalog")
 
     # -- API ------------------------------------------------------------------------------------
